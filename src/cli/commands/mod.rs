@@ -1,0 +1,30 @@
+//! One function per verb.
+
+mod backup;
+mod keys;
+mod maintenance;
+mod quickstart;
+mod snapshots;
+
+use super::Context;
+use super::args::Command;
+use firedrill::Result;
+
+/// Runs the command and returns its exit code (errors are turned into codes by the caller).
+pub async fn run(ctx: &Context) -> Result<i32> {
+    match &ctx.cli.command {
+        Command::Init(args) => keys::init(ctx, args).await,
+        Command::Key(cmd) => keys::key(ctx, cmd).await,
+        Command::Unlock { all } => keys::unlock(ctx, *all).await,
+        Command::Backup(args) => backup::backup(ctx, args).await,
+        Command::Snapshots => snapshots::list(ctx).await,
+        Command::Ls { snapshot, path } => snapshots::ls(ctx, snapshot, path.as_deref()).await,
+        Command::Restore { snapshot, target, include } => snapshots::restore(ctx, snapshot, target, include).await,
+        Command::Verify { read_data, read_data_subset } => {
+            maintenance::verify(ctx, *read_data, read_data_subset.as_deref()).await
+        }
+        Command::Forget(args) => maintenance::forget(ctx, args).await,
+        Command::Prune(args) => maintenance::prune(ctx, args).await,
+        Command::Quickstart(args) => quickstart::run(ctx, args).await,
+    }
+}

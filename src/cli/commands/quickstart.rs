@@ -1,0 +1,42 @@
+use crate::cli::Context;
+use crate::cli::args::QuickstartArgs;
+use crate::cli::output;
+use firedrill::error::exit;
+use firedrill::quickstart::{QuickstartOptions, run as run_quickstart};
+use firedrill::Result;
+
+pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
+    let options = QuickstartOptions {
+        dir: args.dir.clone(),
+        source: args.source.clone(),
+        sample_bytes: args.sample_mib.saturating_mul(1 << 20),
+        show_progress: !ctx.cli.quiet && firedrill::progress::interactive(),
+    };
+    let report = run_quickstart(&options).await?;
+    if ctx.cli.json {
+        output::json(&report);
+    } else {
+        println!("firedrill quickstart in {}", report.dir.display());
+        for step in &report.steps {
+            println!("  {:<22} {:>7.2}s  {}", step.name, step.seconds, step.detail);
+        }
+        for m in &report.mismatches {
+            println!("  MISMATCH {m}");
+        }
+        for p in &report.restore.damaged {
+            println!("  NOT RESTORED {}: {}", p.path, p.problem);
+        }
+        println!(
+            "result: {} — {} files restored and compared with the source, all stored data verified",
+            if report.passed() { "PASS" } else { "FAIL" },
+            report.files_compared
+        );
+        println!(
+            "try: firedrill --repo {} --key-file {} snapshots",
+            report.repository.trim_start_matches("file://"),
+            report.key_file.display()
+        );
+        let _ = output::bytes(0);
+    }
+    Ok(if report.passed() { exit::SUCCESS } else { exit::DAMAGE })
+}

@@ -1,0 +1,123 @@
+//! The `firedrill` command: parse, call the library, print, choose the exit code.
+
+mod args;
+mod commands;
+mod config_file;
+mod output;
+mod secrets;
+
+use args::Cli;
+use clap::Parser;
+use firedrill::crypto::SlotSecret;
+use firedrill::error::exit;
+use firedrill::repo::Repository;
+use firedrill::store::{Location, open_location};
+use firedrill::{Error, Result};
+use std::path::PathBuf;
+
+/// What every command that opens a repository needs.
+pub struct Context {
+    pub cli: Cli,
+    config: Option<config_file::ConfigFile>,
+}
+
+impl Context {
+    fn location(&self) -> Result<Location> {
+        let text = match (&self.cli.repo, &self.config) {
+            (Some(repo), _) => repo.clone(),
+            (None, Some(config)) => config.repository.location.clone(),
+            (None, None) => {
+                return Err(Error::Usage(
+                    "no repository given: use --repo LOCATION, set FIREDRILL_REPO, or --config FILE".into(),
+                ));
+            }
+        };
+        Location::parse(&text)
+    }
+
+    fn key_file(&self) -> Option<PathBuf> {
+        self.cli.key_file.clone().or_else(|| self.config.as_ref().and_then(|c| c.repository.key_file.clone()))
+    }
+
+    fn sources(&self) -> (Option<PathBuf>, String, Option<PathBuf>) {
+        let repo = self.config.as_ref().map(|c| &c.repository);
+        let env = repo.and_then(|r| r.password_env.clone()).unwrap_or_else(|| "FIREDRILL_PASSWORD".into());
+        (self.key_file(), env, repo.and_then(|r| r.password_file.clone()))
+    }
+
+    pub fn secret(&self) -> Result<SlotSecret> {
+        let (key_file, env, file) = self.sources();
+        secrets::existing_secret(&secrets::SecretSources {
+            key_file: key_file.as_deref(),
+            password_env: &env,
+            password_file_env: "FIREDRILL_PASSWORD_FILE",
+            password_file: file.as_deref(),
+        })
+    }
+
+    pub fn new_passphrase(&self) -> Result<String> {
+        secrets::passphrase(
+            &secrets::SecretSources {
+                key_file: None,
+                password_env: "FIREDRILL_NEW_PASSWORD",
+                password_file_env: "FIREDRILL_NEW_PASSWORD_FILE",
+                password_file: None,
+            },
+            "New passphrase: ",
+            true,
+        )
+    }
+
+    pub fn store(&self) -> Result<std::sync::Arc<dyn firedrill::store::Store>> {
+        Ok(open_location(&self.location()?))
+    }
+
+    pub async fn open(&self) -> Result<Repository> {
+        let store = self.store()?;
+        // Check the location is a repository before asking for a passphrase.
+        Repository::read_config(store.as_ref()).await?;
+        let secret = self.secret()?;
+        Repository::open(store, &secret).await
+    }
+
+    pub fn progress(&self, label: &str) -> firedrill::progress::Progress {
+        firedrill::progress::Progress::bytes(!self.cli.quiet && firedrill::progress::interactive(), label)
+    }
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("firedrill: cannot start: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let json = cli.json;
+    let result = runtime.block_on(async move {
+        let config = match &cli.config {
+            Some(path) => Some(config_file::ConfigFile::load(path)?),
+            None => None,
+        };
+        let ctx = Context { cli, config };
+        commands::run(&ctx).await
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() }));
+            }
+            eprintln!("firedrill: {e}");
+            e.exit_code()
+        }
+    }
+}

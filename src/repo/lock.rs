@@ -1,0 +1,161 @@
+//! Repository locks. Backup, restore and verify take shared locks; prune takes an
+//! exclusive one, so it never deletes what a running backup is about to reference.
+//! Each lock names its host, pid and time and is refreshed while held; a lock whose
+//! process is gone (same host) or that has not been refreshed in a long time is stale.
+
+use super::Repository;
+use crate::crypto::{Id, PieceKind};
+use crate::error::{Error, Result};
+use crate::store::list_all;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+/// Several missed refreshes: the holder is gone even if we cannot check its pid.
+const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub exclusive: bool,
+    pub host: String,
+    pub pid: u32,
+    pub user: String,
+    pub time: jiff::Timestamp,
+    pub purpose: String,
+}
+
+impl LockInfo {
+    pub fn is_stale(&self, now: jiff::Timestamp) -> bool {
+        let age = now.duration_since(self.time);
+        if age > jiff::SignedDuration::try_from(STALE_AFTER).unwrap_or_default() {
+            return true;
+        }
+        self.host == crate::host::hostname() && !crate::host::process_alive(self.pid)
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} lock for {} by {}@{} pid {} since {}",
+            if self.exclusive { "exclusive" } else { "shared" },
+            self.purpose,
+            self.user,
+            self.host,
+            self.pid,
+            self.time.strftime("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
+}
+
+fn lock_key(id: &Id) -> String {
+    format!("locks/{id}")
+}
+
+/// A held lock. Call [`LockGuard::release`] when done; a lock left behind by a crash
+/// is recognised as stale later.
+pub struct LockGuard {
+    repo: Repository,
+    current: std::sync::Arc<tokio::sync::Mutex<Id>>,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
+impl LockGuard {
+    pub async fn release(self) -> Result<()> {
+        self.refresher.abort();
+        let id = *self.current.lock().await;
+        self.repo.store().delete(&lock_key(&id)).await?;
+        Ok(())
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        self.refresher.abort();
+    }
+}
+
+impl Repository {
+    /// All locks with their ids; unreadable locks are reported as errors.
+    pub async fn locks(&self) -> Result<Vec<(Id, Result<LockInfo>)>> {
+        let mut out = Vec::new();
+        for meta in list_all(self.store().as_ref(), "locks/").await? {
+            if let Some(id) = super::id_from_key(&meta.key) {
+                let info = self.load_sealed::<LockInfo>(PieceKind::Lock, &meta.key).await;
+                out.push((id, info));
+            }
+        }
+        Ok(out)
+    }
+
+    fn conflicts(&self, mine: &LockInfo, others: &[(Id, Result<LockInfo>)], my_id: Option<Id>) -> Option<String> {
+        let now = jiff::Timestamp::now();
+        others.iter().filter(|(id, _)| Some(*id) != my_id).find_map(|(id, info)| match info {
+            Ok(other) if other.is_stale(now) => None,
+            Ok(other) if mine.exclusive || other.exclusive => Some(other.describe()),
+            Ok(_) => None,
+            Err(e) if e.is_not_found() => None,
+            Err(e) => Some(format!("unreadable lock {} ({e})", id.short())),
+        })
+    }
+
+    pub async fn lock(&self, exclusive: bool, purpose: &str) -> Result<LockGuard> {
+        let info = LockInfo {
+            exclusive,
+            host: crate::host::hostname(),
+            pid: std::process::id(),
+            user: crate::host::username(),
+            time: jiff::Timestamp::now(),
+            purpose: purpose.to_string(),
+        };
+        let locked_out = |holder: String| {
+            Error::Other(format!(
+                "{} is locked: {holder}. Wait for it to finish; if that process is gone, `firedrill unlock` removes stale locks",
+                self.describe()
+            ))
+        };
+        if let Some(holder) = self.conflicts(&info, &self.locks().await?, None) {
+            return Err(locked_out(holder));
+        }
+        let id = self.save_sealed(PieceKind::Lock, "locks", &info).await?;
+        // Two processes can both pass the first check; looking again after writing ours
+        // means at least one of them sees the other.
+        if let Some(holder) = self.conflicts(&info, &self.locks().await?, Some(id)) {
+            let _ = self.store().delete(&lock_key(&id)).await;
+            return Err(locked_out(holder));
+        }
+        let current = std::sync::Arc::new(tokio::sync::Mutex::new(id));
+        let refresher = {
+            let repo = self.clone();
+            let current = current.clone();
+            tokio::spawn(async move {
+                let mut info = info;
+                loop {
+                    tokio::time::sleep(REFRESH_EVERY).await;
+                    info.time = jiff::Timestamp::now();
+                    if let Ok(new_id) = repo.save_sealed(PieceKind::Lock, "locks", &info).await {
+                        let mut guard = current.lock().await;
+                        let old = std::mem::replace(&mut *guard, new_id);
+                        let _ = repo.store().delete(&lock_key(&old)).await;
+                    }
+                }
+            })
+        };
+        Ok(LockGuard { repo: self.clone(), current, refresher })
+    }
+
+    /// Removes stale locks (or every lock with `all`); returns what was removed.
+    pub async fn unlock(&self, all: bool) -> Result<Vec<String>> {
+        let now = jiff::Timestamp::now();
+        let mut removed = Vec::new();
+        for (id, info) in self.locks().await? {
+            let (remove, what) = match &info {
+                Ok(lock) => (all || lock.is_stale(now), lock.describe()),
+                Err(e) => (all, format!("unreadable lock {} ({e})", id.short())),
+            };
+            if remove {
+                self.store().delete(&lock_key(&id)).await?;
+                removed.push(what);
+            }
+        }
+        Ok(removed)
+    }
+}
