@@ -43,7 +43,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn small() -> ChunkerParams {
-        ChunkerParams { min_size: 1024, avg_size: 4096, max_size: 16384 }
+        ChunkerParams {
+            min_size: 1024,
+            avg_size: 4096,
+            max_size: 16384,
+        }
     }
 
     proptest! {
@@ -64,15 +68,25 @@ mod tests {
         let mut state = 42u64;
         let data: Vec<u8> = (0..400_000)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (state >> 33) as u8
             })
             .collect();
         let mut edited = data.clone();
         edited.splice(200_000..200_000, b"inserted".iter().copied());
-        let a: std::collections::HashSet<Vec<u8>> = Chunker::new(data.as_slice(), &small(), 7).map(|c| c.unwrap()).collect();
-        let b: Vec<Vec<u8>> = Chunker::new(edited.as_slice(), &small(), 7).map(|c| c.unwrap()).collect();
+        let a: std::collections::HashSet<Vec<u8>> = Chunker::new(data.as_slice(), &small(), 7)
+            .map(|c| c.unwrap())
+            .collect();
+        let b: Vec<Vec<u8>> = Chunker::new(edited.as_slice(), &small(), 7)
+            .map(|c| c.unwrap())
+            .collect();
         let shared = b.iter().filter(|c| a.contains(*c)).count();
-        assert!(shared + 3 >= b.len(), "only chunks near the edit differ: {shared} of {}", b.len());
+        assert!(
+            shared + 3 >= b.len(),
+            "only chunks near the edit differ: {shared} of {}",
+            b.len()
+        );
     }
 }

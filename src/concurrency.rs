@@ -10,10 +10,16 @@ where
     F: FnMut(I::Item) -> Fut,
     Fut: Future<Output = T>,
 {
-    futures::stream::iter(items).map(f).buffered(limit.max(1)).collect().await
+    futures::stream::iter(items)
+        .map(f)
+        .buffered(limit.max(1))
+        .collect()
+        .await
 }
 
 /// Worker threads for CPU work (hashing, compression, encryption): one per core.
 pub fn cpu_workers() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }

@@ -18,7 +18,10 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -49,10 +52,16 @@ impl Error {
     }
 
     pub fn damaged(object: impl Into<String>, detail: impl Into<String>) -> Self {
-        Error::Damaged { object: object.into(), detail: detail.into() }
+        Error::Damaged {
+            object: object.into(),
+            detail: detail.into(),
+        }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -10,11 +10,11 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub mod backup;
-pub mod progress;
-pub mod restore;
-pub mod verify;
 pub mod forget;
+pub mod progress;
 pub mod prune;
-pub mod retention;
 pub mod quickstart;
+pub mod restore;
+pub mod retention;
 pub mod sample_data;
+pub mod verify;

@@ -19,7 +19,11 @@ pub fn interactive() -> bool {
 
 impl Progress {
     pub fn hidden() -> Self {
-        Progress { bar: None, files_done: Arc::default(), files_total: Arc::default() }
+        Progress {
+            bar: None,
+            files_done: Arc::default(),
+            files_total: Arc::default(),
+        }
     }
 
     /// A byte-counting bar titled `label`, drawn only when `enabled`.
@@ -34,7 +38,11 @@ impl Progress {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(label.to_string());
-        Progress { bar: Some(bar), files_done: Arc::default(), files_total: Arc::default() }
+        Progress {
+            bar: Some(bar),
+            files_done: Arc::default(),
+            files_total: Arc::default(),
+        }
     }
 
     pub fn set_totals(&self, bytes: u64, files: u64) {
@@ -54,7 +62,10 @@ impl Progress {
     pub fn file_done(&self) {
         let done = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{done}/{} files", self.files_total.load(Ordering::Relaxed)));
+            bar.set_message(format!(
+                "{done}/{} files",
+                self.files_total.load(Ordering::Relaxed)
+            ));
         }
     }
 

@@ -53,7 +53,11 @@ impl QuickstartReport {
 }
 
 fn timed<T>(steps: &mut Vec<Step>, name: &str, started: Instant, value: T, detail: String) -> T {
-    steps.push(Step { name: name.into(), seconds: started.elapsed().as_secs_f64(), detail });
+    steps.push(Step {
+        name: name.into(),
+        seconds: started.elapsed().as_secs_f64(),
+        detail,
+    });
     value
 }
 
@@ -72,15 +76,33 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
             let sample = dir.join("sample-data");
             if !sample.exists() {
                 let started = Instant::now();
-                let spec = SampleSpec { total_bytes: options.sample_bytes, seed: 2026 };
-                let stats: SampleStats = generate(&sample, &spec).map_err(|e| Error::io(&sample, e))?;
-                timed(&mut steps, "generate sample data", started, (), format!("{} files, {} bytes in {}", stats.files, stats.bytes, sample.display()));
+                let spec = SampleSpec {
+                    total_bytes: options.sample_bytes,
+                    seed: 2026,
+                };
+                let stats: SampleStats =
+                    generate(&sample, &spec).map_err(|e| Error::io(&sample, e))?;
+                timed(
+                    &mut steps,
+                    "generate sample data",
+                    started,
+                    (),
+                    format!(
+                        "{} files, {} bytes in {}",
+                        stats.files,
+                        stats.bytes,
+                        sample.display()
+                    ),
+                );
             }
             sample
         }
     };
     if !source.is_dir() {
-        return Err(Error::Usage(format!("--source {} is not a directory", source.display())));
+        return Err(Error::Usage(format!(
+            "--source {} is not a directory",
+            source.display()
+        )));
     }
 
     let key_file = dir.join("demo.key");
@@ -88,17 +110,35 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
     let store = Arc::new(FsStore::new(&repo_dir));
     let started = Instant::now();
     let repo = if repo_dir.join("config").exists() {
-        let secret = SlotSecret::KeyFile(read_key_file(&key_file).map_err(|e| Error::io(&key_file, e))?);
+        let secret =
+            SlotSecret::KeyFile(read_key_file(&key_file).map_err(|e| Error::io(&key_file, e))?);
         let repo = Repository::open(store, &secret).await?;
-        timed(&mut steps, "open repository", started, repo, format!("{}", repo_dir.display()))
+        timed(
+            &mut steps,
+            "open repository",
+            started,
+            repo,
+            format!("{}", repo_dir.display()),
+        )
     } else {
-        let secret = SlotSecret::KeyFile(write_new_key_file(&key_file).map_err(|e| Error::io(&key_file, e))?);
+        let secret = SlotSecret::KeyFile(
+            write_new_key_file(&key_file).map_err(|e| Error::io(&key_file, e))?,
+        );
         let repo = Repository::init(store, &secret, &InitOptions::default()).await?;
-        timed(&mut steps, "create repository", started, repo, format!("{} (key file {})", repo_dir.display(), key_file.display()))
+        timed(
+            &mut steps,
+            "create repository",
+            started,
+            repo,
+            format!("{} (key file {})", repo_dir.display(), key_file.display()),
+        )
     };
 
     let started = Instant::now();
-    let backup_options = BackupOptions { paths: vec![source.clone()], ..Default::default() };
+    let backup_options = BackupOptions {
+        paths: vec![source.clone()],
+        ..Default::default()
+    };
     let outcome = backup(&repo, &backup_options, progress(options, "backup")).await?;
     let s = &outcome.snapshot.summary;
     let detail = format!(
@@ -115,8 +155,17 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
         std::fs::remove_dir_all(&restored_to).map_err(|e| Error::io(&restored_to, e))?;
     }
     let started = Instant::now();
-    let restore_options = RestoreOptions { target: restored_to.clone(), includes: Vec::new() };
-    let report = restore(&repo, (&outcome.snapshot_id, &outcome.snapshot), &restore_options, progress(options, "restore")).await?;
+    let restore_options = RestoreOptions {
+        target: restored_to.clone(),
+        includes: Vec::new(),
+    };
+    let report = restore(
+        &repo,
+        (&outcome.snapshot_id, &outcome.snapshot),
+        &restore_options,
+        progress(options, "restore"),
+    )
+    .await?;
     let detail = format!(
         "{} files, {} bytes to {}; every file's BLAKE3 matched the snapshot: {}",
         report.files_restored,
@@ -134,11 +183,26 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
             .await
             .map_err(|e| Error::Other(e.to_string()))??
     };
-    timed(&mut steps, "compare with source", started, (), format!("{files_compared} files, {} mismatches", mismatches.len()));
+    timed(
+        &mut steps,
+        "compare with source",
+        started,
+        (),
+        format!("{files_compared} files, {} mismatches", mismatches.len()),
+    );
 
     let started = Instant::now();
     let verified = verify(&repo, ReadData::All, progress(options, "verify")).await?;
-    let detail = format!("read {} packs, {} bytes: {}", verified.packs_read, verified.bytes_read, if verified.is_clean() { "no damage" } else { "DAMAGE" });
+    let detail = format!(
+        "read {} packs, {} bytes: {}",
+        verified.packs_read,
+        verified.bytes_read,
+        if verified.is_clean() {
+            "no damage"
+        } else {
+            "DAMAGE"
+        }
+    );
     timed(&mut steps, "verify all data", started, (), detail);
 
     Ok(QuickstartReport {
@@ -185,9 +249,15 @@ fn compare_trees(source: &Path, restored: &Path) -> Result<(u64, Vec<String>)> {
                 compared += 1;
                 match (hash(&entry.path()), hash(&there)) {
                     (Ok(a), Ok(b)) if a == b => {}
-                    (Ok(_), Ok(_)) => mismatches.push(format!("{}: content differs", rel.display())),
-                    (_, Err(e)) => mismatches.push(format!("{}: not restored ({e})", rel.display())),
-                    (Err(e), _) => mismatches.push(format!("{}: source unreadable ({e})", rel.display())),
+                    (Ok(_), Ok(_)) => {
+                        mismatches.push(format!("{}: content differs", rel.display()))
+                    }
+                    (_, Err(e)) => {
+                        mismatches.push(format!("{}: not restored ({e})", rel.display()))
+                    }
+                    (Err(e), _) => {
+                        mismatches.push(format!("{}: source unreadable ({e})", rel.display()))
+                    }
                 }
             }
         }

@@ -75,7 +75,10 @@ impl Dependents {
             Some((count, examples)) => {
                 let mut out = examples.clone();
                 if *count as usize > examples.len() {
-                    out.push(format!("…and {} more uses", *count as usize - examples.len()));
+                    out.push(format!(
+                        "…and {} more uses",
+                        *count as usize - examples.len()
+                    ));
                 }
                 out
             }
@@ -93,13 +96,20 @@ pub async fn verify(repo: &Repository, read: ReadData, progress: Progress) -> Re
     Ok(report)
 }
 
-async fn load_indexes(repo: &Repository, report: &mut VerifyReport) -> Result<(MasterIndex, HashMap<Id, IndexedPack>)> {
+async fn load_indexes(
+    repo: &Repository,
+    report: &mut VerifyReport,
+) -> Result<(MasterIndex, HashMap<Id, IndexedPack>)> {
     let mut master = MasterIndex::default();
     let mut packs = HashMap::new();
     let ids = repo.index_ids().await?;
     report.index_objects = ids.len() as u64;
     let loaded = crate::concurrency::map_bounded(ids, 8, |id| async move {
-        (id, repo.load_sealed::<IndexFile>(PieceKind::Index, &index_key(&id)).await)
+        (
+            id,
+            repo.load_sealed::<IndexFile>(PieceKind::Index, &index_key(&id))
+                .await,
+        )
     })
     .await;
     for (id, file) in loaded {
@@ -113,7 +123,9 @@ async fn load_indexes(repo: &Repository, report: &mut VerifyReport) -> Result<(M
             Err(e) if is_damage(&e) => report.damage.push(Damage {
                 object: index_key(&id),
                 problem: e.to_string(),
-                affects: vec!["the location of the packs it lists (a rebuilt index can recover them)".into()],
+                affects: vec![
+                    "the location of the packs it lists (a rebuilt index can recover them)".into(),
+                ],
             }),
             Err(e) => return Err(e),
         }
@@ -125,14 +137,23 @@ fn is_damage(e: &Error) -> bool {
     matches!(e, Error::Damaged { .. }) || e.is_not_found()
 }
 
-async fn check_trees(repo: &Repository, index: &MasterIndex, report: &mut VerifyReport, deps: &mut Dependents) -> Result<()> {
+async fn check_trees(
+    repo: &Repository,
+    index: &MasterIndex,
+    report: &mut VerifyReport,
+    deps: &mut Dependents,
+) -> Result<()> {
     let mut seen: HashSet<Id> = HashSet::new();
     for id in repo.snapshot_ids().await? {
         let key = snapshot_key(&id);
         let snapshot = match repo.load_snapshot(&id).await {
             Ok(s) => s,
             Err(e) if is_damage(&e) => {
-                report.damage.push(Damage { object: key, problem: e.to_string(), affects: vec![format!("snapshot {}", id.short())] });
+                report.damage.push(Damage {
+                    object: key,
+                    problem: e.to_string(),
+                    affects: vec![format!("snapshot {}", id.short())],
+                });
                 continue;
             }
             Err(e) => return Err(e),
@@ -142,7 +163,9 @@ async fn check_trees(repo: &Repository, index: &MasterIndex, report: &mut Verify
         let mut stack = vec![(PathBuf::from("/"), snapshot.tree)];
         while let Some((dir, tree_id)) = stack.pop() {
             if let Some((pack, _)) = index.lookup(&tree_id) {
-                deps.add(pack.id, || format!("snapshot {snap}: directory {}", dir.display()));
+                deps.add(pack.id, || {
+                    format!("snapshot {snap}: directory {}", dir.display())
+                });
             }
             if !seen.insert(tree_id) {
                 continue;
@@ -153,7 +176,10 @@ async fn check_trees(repo: &Repository, index: &MasterIndex, report: &mut Verify
                     report.damage.push(Damage {
                         object: format!("tree {}", tree_id.short()),
                         problem: e.to_string(),
-                        affects: vec![format!("snapshot {snap}: directory {} and everything below it", dir.display())],
+                        affects: vec![format!(
+                            "snapshot {snap}: directory {} and everything below it",
+                            dir.display()
+                        )],
                     });
                     continue;
                 }
@@ -167,7 +193,9 @@ async fn check_trees(repo: &Repository, index: &MasterIndex, report: &mut Verify
                     NodeKind::File { content, .. } => {
                         for blob in content {
                             match index.lookup(&blob) {
-                                Some((pack, _)) => deps.add(pack.id, || format!("snapshot {snap}: {}", path.display())),
+                                Some((pack, _)) => deps.add(pack.id, || {
+                                    format!("snapshot {snap}: {}", path.display())
+                                }),
                                 None => report.damage.push(Damage {
                                     object: format!("data blob {}", blob.short()),
                                     problem: "missing: no index lists it".into(),
@@ -206,9 +234,17 @@ async fn read_pack(repo: &Repository, pack: IndexedPack) -> Result<(u64, u64, Op
         for blob in &pack.blobs {
             let entry = pack.entry(blob);
             if !header.contains(&entry) {
-                return (size, blobs, Some(format!("header does not list blob {} as the index does", blob.id.short())));
+                return (
+                    size,
+                    blobs,
+                    Some(format!(
+                        "header does not list blob {} as the index does",
+                        blob.id.short()
+                    )),
+                );
             }
-            let stored = &bytes[blob.offset as usize..(blob.offset + u64::from(blob.length)) as usize];
+            let stored =
+                &bytes[blob.offset as usize..(blob.offset + u64::from(blob.length)) as usize];
             if let Err(e) = open_blob(&keys, &pack.salt, &entry, stored, &key) {
                 return (size, blobs, Some(detail(e)));
             }
@@ -247,16 +283,26 @@ async fn run(repo: &Repository, read: ReadData, progress: Progress) -> Result<Ve
     for id in ids {
         let pack = &indexed_packs[id];
         match stored.get(id) {
-            None => report.damage.push(Damage { object: pack_key(id), problem: "missing".into(), affects: deps.of(id) }),
+            None => report.damage.push(Damage {
+                object: pack_key(id),
+                problem: "missing".into(),
+                affects: deps.of(id),
+            }),
             Some(&size) if size != pack.size => report.damage.push(Damage {
                 object: pack_key(id),
-                problem: format!("size is {size} bytes, the index says {} (truncated or replaced)", pack.size),
+                problem: format!(
+                    "size is {size} bytes, the index says {} (truncated or replaced)",
+                    pack.size
+                ),
                 affects: deps.of(id),
             }),
             Some(_) => readable.push(pack.clone()),
         }
     }
-    let unindexed = stored.keys().filter(|id| !indexed_packs.contains_key(*id)).count();
+    let unindexed = stored
+        .keys()
+        .filter(|id| !indexed_packs.contains_key(*id))
+        .count();
     if unindexed > 0 {
         report.warnings.push(format!(
             "{unindexed} pack(s) are in no index (left by an interrupted backup or prune); `firedrill prune` removes them"
@@ -267,21 +313,25 @@ async fn run(repo: &Repository, read: ReadData, progress: Progress) -> Result<Ve
     let to_read: Vec<IndexedPack> = match read {
         ReadData::None => Vec::new(),
         ReadData::All => readable,
-        ReadData::Subset(percent) => readable.into_iter().filter(|p| chosen(&p.id, &seed, percent)).collect(),
+        ReadData::Subset(percent) => readable
+            .into_iter()
+            .filter(|p| chosen(&p.id, &seed, percent))
+            .collect(),
     };
     progress.set_totals(to_read.iter().map(|p| p.size).sum(), to_read.len() as u64);
-    let results = crate::concurrency::map_bounded(to_read, crate::concurrency::cpu_workers() + 1, |pack| {
-        let progress = progress.clone();
-        async move {
-            let id = pack.id;
-            let size = pack.size;
-            let result = read_pack(repo, pack).await;
-            progress.add_bytes(size);
-            progress.file_done();
-            (id, result)
-        }
-    })
-    .await;
+    let results =
+        crate::concurrency::map_bounded(to_read, crate::concurrency::cpu_workers() + 1, |pack| {
+            let progress = progress.clone();
+            async move {
+                let id = pack.id;
+                let size = pack.size;
+                let result = read_pack(repo, pack).await;
+                progress.add_bytes(size);
+                progress.file_done();
+                (id, result)
+            }
+        })
+        .await;
     progress.finish();
     for (id, result) in results {
         let (bytes, blobs, problem) = result?;
@@ -289,7 +339,11 @@ async fn run(repo: &Repository, read: ReadData, progress: Progress) -> Result<Ve
         report.bytes_read += bytes;
         report.blobs_read += blobs;
         if let Some(problem) = problem {
-            report.damage.push(Damage { object: pack_key(&id), problem, affects: deps.of(&id) });
+            report.damage.push(Damage {
+                object: pack_key(&id),
+                problem,
+                affects: deps.of(&id),
+            });
         }
     }
     Ok(report)

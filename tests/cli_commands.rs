@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 const CHEAP_KDF: &[&str] = &["--kdf-memory-mib", "8", "--kdf-iterations", "1"];
 
 fn run_cmd(mut cmd: Command, args: &[&str]) -> Run {
-    cmd.args(args).stdin(Stdio::null()).output().expect("run firedrill").into()
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run firedrill")
+        .into()
 }
 
 /// The command with the given passphrase instead of the default one.
@@ -28,17 +32,27 @@ fn with_password(env: &Env, password: &str, args: &[&str]) -> Run {
 /// The command with neither repository nor secret in the environment.
 fn bare(env: &Env) -> Command {
     let mut cmd = env.cmd();
-    cmd.env_remove("FIREDRILL_REPO").env_remove("FIREDRILL_PASSWORD");
+    cmd.env_remove("FIREDRILL_REPO")
+        .env_remove("FIREDRILL_PASSWORD");
     cmd
 }
 
 #[track_caller]
 fn assert_json_error(run: &Run, code: i32, needle: &str) {
-    assert_eq!(run.code, code, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, code,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     let v = run.json();
     assert_eq!(v["exit_code"], code, "{v}");
-    let msg = v["error"].as_str().unwrap_or_else(|| panic!("no error string: {v}"));
-    assert!(msg.contains(needle), "error {msg:?} should mention {needle:?}");
+    let msg = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error string: {v}"));
+    assert!(
+        msg.contains(needle),
+        "error {msg:?} should mention {needle:?}"
+    );
 }
 
 /// A small source tree: `file.txt`, `sub/inner.txt`, `sub/deeper/big.bin`.
@@ -46,13 +60,20 @@ fn make_source(env: &Env) -> PathBuf {
     let src = env.path("src");
     write(&src.join("file.txt"), b"hello\n");
     write(&src.join("sub/inner.txt"), b"inner\n");
-    write(&src.join("sub/deeper/big.bin"), &random_bytes(300 * 1024, 1));
+    write(
+        &src.join("sub/deeper/big.bin"),
+        &random_bytes(300 * 1024, 1),
+    );
     src
 }
 
 fn snapshot_ids(env: &Env) -> Vec<String> {
     let list = env.run(&["--json", "snapshots"]).ok().json();
-    list.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn s(p: &Path) -> &str {
@@ -70,7 +91,10 @@ fn repo_files(repo: &Path) -> BTreeMap<PathBuf, u64> {
             if meta.is_dir() {
                 stack.push(entry.path());
             } else {
-                out.insert(entry.path().strip_prefix(repo).unwrap().to_path_buf(), meta.len());
+                out.insert(
+                    entry.path().strip_prefix(repo).unwrap().to_path_buf(),
+                    meta.len(),
+                );
             }
         }
     }
@@ -78,14 +102,29 @@ fn repo_files(repo: &Path) -> BTreeMap<PathBuf, u64> {
 }
 
 fn data_bytes(repo: &Path) -> u64 {
-    repo_files(repo).iter().filter(|(p, _)| p.starts_with("data")).map(|(_, n)| n).sum()
+    repo_files(repo)
+        .iter()
+        .filter(|(p, _)| p.starts_with("data"))
+        .map(|(_, n)| n)
+        .sum()
 }
 
 #[test]
 fn help_documents_the_exit_codes() {
     let run = Run::from(Command::new(bin()).arg("--help").output().unwrap()).ok();
-    for needle in ["Exit codes", "0 success", "1 damage", "2 usage", "3 any other failure", "FIREDRILL_PASSWORD"] {
-        assert!(run.stdout.contains(needle), "--help should document {needle:?}:\n{}", run.stdout);
+    for needle in [
+        "Exit codes",
+        "0 success",
+        "1 damage",
+        "2 usage",
+        "3 any other failure",
+        "FIREDRILL_PASSWORD",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "--help should document {needle:?}:\n{}",
+            run.stdout
+        );
     }
     // A bad command line is a usage error.
     Run::from(Command::new(bin()).arg("no-such-command").output().unwrap()).code(2);
@@ -96,18 +135,65 @@ fn help_documents_the_exit_codes() {
 #[test]
 fn init_refuses_a_location_that_already_holds_a_repository() {
     let env = Env::new();
-    let first = env.run(&[&["--json", "init"][..], CHEAP_KDF].concat()).ok().json();
-    assert!(first["id"].as_str().is_some_and(|id| id.len() == 64), "{first}");
+    let first = env
+        .run(&[&["--json", "init"][..], CHEAP_KDF].concat())
+        .ok()
+        .json();
+    assert!(
+        first["id"].as_str().is_some_and(|id| id.len() == 64),
+        "{first}"
+    );
     let config_before = fs::read(env.repo().join("config")).unwrap();
 
     let run = env.run(&[&["init"][..], CHEAP_KDF].concat()).code(2);
-    assert!(run.stderr.contains("already holds a repository"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already holds a repository"),
+        "{}",
+        run.stderr
+    );
     let run = env.run(&[&["--json", "init"][..], CHEAP_KDF].concat());
     assert_json_error(&run, 2, "already holds a repository");
-    assert_eq!(fs::read(env.repo().join("config")).unwrap(), config_before, "the repository is untouched");
+    assert_eq!(
+        fs::read(env.repo().join("config")).unwrap(),
+        config_before,
+        "the repository is untouched"
+    );
     // The original passphrase still opens it, and only one key slot exists.
     let slots = env.run(&["--json", "key", "list"]).ok().json();
     assert_eq!(slots.as_array().unwrap().len(), 1, "{slots}");
+}
+
+#[test]
+fn a_failed_init_leaves_no_key_file_behind() {
+    let env = Env::new();
+    env.init();
+    // A key file that opens nothing, next to a real repository, is a trap for whoever
+    // later needs the real one: a refused init must not write it.
+    let key = env.path("new.key");
+    let run = env.run(&["init", "--new-key-file", s(&key)]).code(2);
+    assert!(
+        run.stderr.contains("already holds a repository"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !key.exists(),
+        "init refused the location but still created the key file"
+    );
+    // An existing key file is never overwritten.
+    fs::write(&key, b"precious").unwrap();
+    let run = run_cmd(
+        {
+            let mut cmd = env.cmd();
+            cmd.env("FIREDRILL_REPO", env.path("other-repo"));
+            cmd
+        },
+        &["init", "--new-key-file", s(&key)],
+    )
+    .code(2);
+    assert!(run.stderr.contains("key file"), "{}", run.stderr);
+    assert_eq!(fs::read(&key).unwrap(), b"precious");
+    assert!(!env.path("other-repo").join("config").exists());
 }
 
 #[test]
@@ -116,12 +202,23 @@ fn key_file_repository_opens_without_a_passphrase() {
     let key = env.path("repo.key");
     let mut init = bare(&env);
     init.env("FIREDRILL_REPO", env.repo());
-    let run = run_cmd(init, &["init", "--new-key-file", s(&key), "--chunk-avg-kib", "64"]).ok();
-    assert!(run.stdout.contains(s(&key)), "init should tell where the key file is: {}", run.stdout);
+    let run = run_cmd(
+        init,
+        &["init", "--new-key-file", s(&key), "--chunk-avg-kib", "64"],
+    )
+    .ok();
+    assert!(
+        run.stdout.contains(s(&key)),
+        "init should tell where the key file is: {}",
+        run.stdout
+    );
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(&key).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "the key file must be readable by its owner only");
+        assert_eq!(
+            mode, 0o600,
+            "the key file must be readable by its owner only"
+        );
     }
     let src = make_source(&env);
 
@@ -129,7 +226,8 @@ fn key_file_repository_opens_without_a_passphrase() {
     cmd.env("FIREDRILL_REPO", env.repo());
     run_cmd(cmd, &["--key-file", s(&key), "backup", s(&src)]).ok();
     let mut cmd = bare(&env);
-    cmd.env("FIREDRILL_REPO", env.repo()).env("FIREDRILL_KEY_FILE", &key);
+    cmd.env("FIREDRILL_REPO", env.repo())
+        .env("FIREDRILL_KEY_FILE", &key);
     let list = run_cmd(cmd, &["--json", "snapshots"]).ok().json();
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
 
@@ -143,7 +241,9 @@ fn key_file_repository_opens_without_a_passphrase() {
     let run = env.run(&["--key-file", s(&other), "snapshots"]).code(2);
     assert!(run.stderr.contains("wrong key file"), "{}", run.stderr);
     // A file that is not a key file is a usage error.
-    let run = env.run(&["--key-file", s(&src.join("file.txt")), "snapshots"]).code(2);
+    let run = env
+        .run(&["--key-file", s(&src.join("file.txt")), "snapshots"])
+        .code(2);
     assert!(run.stderr.contains("key file"), "{}", run.stderr);
 }
 
@@ -154,16 +254,38 @@ fn backup_with_tags_and_excludes() {
     let src = env.path("src");
     write(&src.join("keep.txt"), b"keep");
     write(&src.join("scratch.tmp"), b"excluded by name");
-    write(&src.join("sub/also.tmp"), b"excluded by name, in a subdirectory");
+    write(
+        &src.join("sub/also.tmp"),
+        b"excluded by name, in a subdirectory",
+    );
     write(&src.join("sub/keep.dat"), b"keep");
     write(&src.join("cache/blob"), b"excluded directory");
     write(&src.join("secret/key.pem"), b"excluded by absolute path");
     write(&src.join("secret/readme"), b"keep");
     let excludes = env.path("excludes");
-    fs::write(&excludes, format!("# caches\ncache\n\n{}\n", src.join("secret/key.pem").display())).unwrap();
+    fs::write(
+        &excludes,
+        format!(
+            "# caches\ncache\n\n{}\n",
+            src.join("secret/key.pem").display()
+        ),
+    )
+    .unwrap();
 
     let out = env
-        .run(&["--json", "backup", s(&src), "--tag", "daily", "--tag", "db", "--exclude", "*.tmp", "--exclude-file", s(&excludes)])
+        .run(&[
+            "--json",
+            "backup",
+            s(&src),
+            "--tag",
+            "daily",
+            "--tag",
+            "db",
+            "--exclude",
+            "*.tmp",
+            "--exclude-file",
+            s(&excludes),
+        ])
         .ok()
         .json();
     assert_eq!(out["complete"], true, "{out}");
@@ -174,21 +296,35 @@ fn backup_with_tags_and_excludes() {
     let snaps = list.as_array().unwrap();
     assert_eq!(snaps.len(), 1, "{list}");
     assert_eq!(snaps[0]["id"], out["snapshot"]);
-    assert_eq!(snaps[0]["short_id"].as_str().unwrap(), &out["snapshot"].as_str().unwrap()[..8]);
+    assert_eq!(
+        snaps[0]["short_id"].as_str().unwrap(),
+        &out["snapshot"].as_str().unwrap()[..8]
+    );
     assert_eq!(snaps[0]["tags"], serde_json::json!(["daily", "db"]));
     assert_eq!(snaps[0]["paths"], serde_json::json!([s(&src)]));
     assert_eq!(snaps[0]["summary"]["files"], 3);
 
     let listing = env.run(&["--json", "ls", "latest", s(&src)]).ok().json();
-    let mut paths: Vec<String> = listing.as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_string()).collect();
+    let mut paths: Vec<String> = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
     paths.sort();
-    let expected: Vec<String> =
-        ["keep.txt", "secret", "secret/readme", "sub", "sub/keep.dat"].iter().map(|p| src.join(p).display().to_string()).collect();
+    let expected: Vec<String> = ["keep.txt", "secret", "secret/readme", "sub", "sub/keep.dat"]
+        .iter()
+        .map(|p| src.join(p).display().to_string())
+        .collect();
     assert_eq!(paths, expected);
 
     // Human output names the snapshot and the counts.
     let run = env.run(&["backup", s(&src), "--exclude", "*.tmp"]).ok();
-    assert!(run.stdout.contains("snapshot ") && run.stdout.contains("saved"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("snapshot ") && run.stdout.contains("saved"),
+        "{}",
+        run.stdout
+    );
     let table = env.run(&["snapshots"]).ok();
     assert!(table.stdout.contains("daily,db"), "{}", table.stdout);
     assert!(table.stdout.contains("2 snapshot(s)"), "{}", table.stdout);
@@ -196,10 +332,15 @@ fn backup_with_tags_and_excludes() {
     // A bad pattern or a missing exclude file is a usage error.
     let run = env.run(&["backup", s(&src), "--exclude", "a["]).code(2);
     assert!(run.stderr.contains("a["), "{}", run.stderr);
-    env.run(&["backup", s(&src), "--exclude-file", s(&env.path("missing"))]).code(2);
+    env.run(&["backup", s(&src), "--exclude-file", s(&env.path("missing"))])
+        .code(2);
     // A source that does not exist: nothing to back up.
     env.run(&["backup", s(&env.path("no-such-source"))]).code(2);
-    assert_eq!(snapshot_ids(&env).len(), 2, "failed backups add no snapshot");
+    assert_eq!(
+        snapshot_ids(&env).len(),
+        2,
+        "failed backups add no snapshot"
+    );
 }
 
 #[test]
@@ -213,13 +354,23 @@ fn snapshot_ids_latest_and_prefixes() {
 
     let has_second_only = |spec: &str| {
         let listing = env.run(&["--json", "ls", spec]).ok().json();
-        listing.as_array().unwrap().iter().any(|e| e["path"].as_str().unwrap().ends_with("second-only.txt"))
+        listing
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"].as_str().unwrap().ends_with("second-only.txt"))
     };
     assert!(has_second_only("latest"));
-    assert!(!has_second_only(&first[..8]), "an 8-digit prefix selects the first snapshot");
+    assert!(
+        !has_second_only(&first[..8]),
+        "an 8-digit prefix selects the first snapshot"
+    );
     assert!(has_second_only(&second[..8]));
     assert!(!has_second_only(&first), "a full id works");
-    assert!(!has_second_only(&first[..8].to_uppercase()), "prefixes are case-insensitive");
+    assert!(
+        !has_second_only(&first[..8].to_uppercase()),
+        "prefixes are case-insensitive"
+    );
 
     for bad in ["abc", "", "zzzzzzzz", "latest2"] {
         let run = env.run(&["ls", bad]).code(2);
@@ -249,25 +400,49 @@ fn ls_lists_a_snapshot_or_a_directory_in_it() {
 
     let all = env.run(&["ls", "latest"]).ok();
     for p in ["file.txt", "sub/inner.txt", "sub/deeper/big.bin"] {
-        assert!(all.stdout.contains(&src.join(p).display().to_string()), "{p} missing from:\n{}", all.stdout);
+        assert!(
+            all.stdout.contains(&src.join(p).display().to_string()),
+            "{p} missing from:\n{}",
+            all.stdout
+        );
     }
     let sub = env.run(&["ls", "latest", s(&src.join("sub"))]).ok();
-    assert!(sub.stdout.contains("inner.txt") && sub.stdout.contains("big.bin"), "{}", sub.stdout);
-    assert!(!sub.stdout.contains("file.txt"), "only below the directory:\n{}", sub.stdout);
+    assert!(
+        sub.stdout.contains("inner.txt") && sub.stdout.contains("big.bin"),
+        "{}",
+        sub.stdout
+    );
+    assert!(
+        !sub.stdout.contains("file.txt"),
+        "only below the directory:\n{}",
+        sub.stdout
+    );
 
-    let json = env.run(&["--json", "ls", "latest", s(&src.join("sub"))]).ok().json();
+    let json = env
+        .run(&["--json", "ls", "latest", s(&src.join("sub"))])
+        .ok()
+        .json();
     let entries = json.as_array().unwrap();
     assert_eq!(entries.len(), 3, "{json}");
-    let big = entries.iter().find(|e| e["path"] == src.join("sub/deeper/big.bin").display().to_string()).unwrap();
+    let big = entries
+        .iter()
+        .find(|e| e["path"] == src.join("sub/deeper/big.bin").display().to_string())
+        .unwrap();
     assert_eq!(big["type"], "file");
     assert_eq!(big["size"], 300 * 1024);
     assert_eq!(big["mode"], "644");
-    let deeper = entries.iter().find(|e| e["path"] == src.join("sub/deeper").display().to_string()).unwrap();
+    let deeper = entries
+        .iter()
+        .find(|e| e["path"] == src.join("sub/deeper").display().to_string())
+        .unwrap();
     assert_eq!(deeper["type"], "dir");
 
     // A path without leading slash is taken from the snapshot root too.
     let rel = src.join("sub").display().to_string();
-    let same = env.run(&["--json", "ls", "latest", rel.trim_start_matches('/')]).ok().json();
+    let same = env
+        .run(&["--json", "ls", "latest", rel.trim_start_matches('/')])
+        .ok()
+        .json();
     assert_eq!(same, json);
 
     env.run(&["ls", "latest", s(&src.join("missing"))]).code(2);
@@ -287,7 +462,10 @@ fn restore_reports_the_blake3_check() {
     assert_same_tree(&src, &restored_root(&target, &src));
 
     let target = env.path("target-json");
-    let report = env.run(&["--json", "restore", "latest", "-t", s(&target)]).ok().json();
+    let report = env
+        .run(&["--json", "restore", "latest", "-t", s(&target)])
+        .ok()
+        .json();
     assert_eq!(report["files_restored"], 3, "{report}");
     assert_eq!(report["files_verified"], 3, "{report}");
     assert_eq!(report["bytes_restored"], 6 + 6 + 300 * 1024, "{report}");
@@ -311,13 +489,26 @@ fn restore_of_damaged_data_exits_1_and_restores_the_intact_rest() {
     fs::write(&pack, &bytes).unwrap();
 
     let target = env.path("target");
-    let run = env.run(&["restore", "latest", "--target", s(&target)]).code(1);
-    assert!(run.stdout.contains("NO"), "the BLAKE3 line should say not every file matched: {}", run.stdout);
+    let run = env
+        .run(&["restore", "latest", "--target", s(&target)])
+        .code(1);
+    assert!(
+        run.stdout.contains("NO"),
+        "the BLAKE3 line should say not every file matched: {}",
+        run.stdout
+    );
     assert!(run.stderr.contains("NOT RESTORED"), "{}", run.stderr);
     let target = env.path("target-json");
-    let report = env.run(&["--json", "restore", "latest", "--target", s(&target)]).code(1).json();
-    let damaged: Vec<String> =
-        report["damaged"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap().to_string()).collect();
+    let report = env
+        .run(&["--json", "restore", "latest", "--target", s(&target)])
+        .code(1)
+        .json();
+    let damaged: Vec<String> = report["damaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap().to_string())
+        .collect();
     assert!(!damaged.is_empty(), "{report}");
     let root = restored_root(&target, &src);
     for i in 0..6u64 {
@@ -325,18 +516,36 @@ fn restore_of_damaged_data_exits_1_and_restores_the_intact_rest() {
         let shown = src.join(&name);
         let restored = root.join(&name);
         if damaged.iter().any(|d| shown.starts_with(d)) {
-            assert!(!restored.exists(), "{name} is reported damaged but a file was left in its place");
+            assert!(
+                !restored.exists(),
+                "{name} is reported damaged but a file was left in its place"
+            );
         } else {
-            assert_eq!(fs::read(&restored).unwrap(), fs::read(&shown).unwrap(), "{name} is not reported damaged but differs");
+            assert_eq!(
+                fs::read(&restored).unwrap(),
+                fs::read(&shown).unwrap(),
+                "{name} is not reported damaged but differs"
+            );
         }
     }
-    let names: Vec<String> = fs::read_dir(&root).map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
-    assert!(names.iter().all(|n| !n.starts_with(".firedrill")), "temporary files left: {names:?}");
+    let names: Vec<String> = fs::read_dir(&root)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        names.iter().all(|n| !n.starts_with(".firedrill")),
+        "temporary files left: {names:?}"
+    );
 }
 
 /// Any one pack file of the repository.
 fn some_pack(repo: &Path) -> PathBuf {
-    let mut packs: Vec<PathBuf> = repo_files(repo).into_keys().filter(|p| p.starts_with("data")).collect();
+    let mut packs: Vec<PathBuf> = repo_files(repo)
+        .into_keys()
+        .filter(|p| p.starts_with("data"))
+        .collect();
     packs.sort();
     repo.join(packs.first().expect("the repository has packs"))
 }
@@ -354,16 +563,22 @@ fn verify_structure_data_and_subsets() {
     assert!(full["packs"].as_u64().unwrap() > 0, "{full}");
     assert_eq!(full["packs_read"], full["packs"], "{full}");
     assert!(full["damage"].as_array().unwrap().is_empty(), "{full}");
-    let subset = env.run(&["--json", "verify", "--read-data-subset", "50"]).ok().json();
+    let subset = env
+        .run(&["--json", "verify", "--read-data-subset", "50"])
+        .ok()
+        .json();
     assert!(subset["packs_read"].as_u64().unwrap() <= full["packs"].as_u64().unwrap());
     env.run(&["verify", "--read-data-subset", "100%"]).ok();
     env.run(&["verify", "--read-data-subset", "2.5%"]).ok();
 
     for bad in ["0", "abc", "150", "-5", "0%", ""] {
-        let run = env.run(&["verify", &format!("--read-data-subset={bad}")]).code(2);
+        let run = env
+            .run(&["verify", &format!("--read-data-subset={bad}")])
+            .code(2);
         assert!(run.stderr.contains("read-data-subset"), "{}", run.stderr);
     }
-    env.run(&["verify", "--read-data", "--read-data-subset", "5"]).code(2);
+    env.run(&["verify", "--read-data", "--read-data-subset", "5"])
+        .code(2);
 
     // Damage is found, named and exits 1.
     let pack = some_pack(&env.repo());
@@ -374,7 +589,11 @@ fn verify_structure_data_and_subsets() {
     let run = env.run(&["verify", "--read-data"]).code(1);
     assert!(run.stdout.contains("DAMAGED"), "{}", run.stdout);
     let name = pack.file_name().unwrap().to_str().unwrap();
-    assert!(run.stdout.contains(name), "the damaged pack should be named:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains(name),
+        "the damaged pack should be named:\n{}",
+        run.stdout
+    );
     let json = env.run(&["--json", "verify", "--read-data"]).code(1).json();
     assert!(!json["damage"].as_array().unwrap().is_empty(), "{json}");
 }
@@ -384,31 +603,92 @@ fn key_slots_add_list_and_remove() {
     let env = Env::new();
     env.init();
     const SECOND: &str = "a second, different passphrase";
-    let first_slot = env.run(&["--json", "key", "list"]).ok().json()[0]["id"].as_str().unwrap().to_string();
+    let first_slot = env.run(&["--json", "key", "list"]).ok().json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let mut cmd = env.cmd();
     cmd.env("FIREDRILL_NEW_PASSWORD", SECOND);
-    let added = run_cmd(cmd, &["--json", "key", "add", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]).ok().json();
+    let added = run_cmd(
+        cmd,
+        &[
+            "--json",
+            "key",
+            "add",
+            "--kdf-memory-mib",
+            "8",
+            "--kdf-iterations",
+            "1",
+        ],
+    )
+    .ok()
+    .json();
     let second_slot = added["added"].as_str().unwrap().to_string();
     assert_eq!(added["kind"], "passphrase");
     assert_ne!(first_slot, second_slot);
 
     // Both passphrases open the repository; each session marks its own slot as current.
     let current = |password: &str| -> Vec<(String, bool)> {
-        let list = with_password(&env, password, &["--json", "key", "list"]).ok().json();
-        list.as_array().unwrap().iter().map(|s| (s["id"].as_str().unwrap().to_string(), s["current"].as_bool().unwrap())).collect()
+        let list = with_password(&env, password, &["--json", "key", "list"])
+            .ok()
+            .json();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().to_string(),
+                    s["current"].as_bool().unwrap(),
+                )
+            })
+            .collect()
     };
     let by_first = current(PASSWORD);
     assert_eq!(by_first.len(), 2);
-    assert_eq!(by_first.iter().filter(|(_, c)| *c).map(|(id, _)| id.clone()).collect::<Vec<_>>(), vec![first_slot.clone()]);
+    assert_eq!(
+        by_first
+            .iter()
+            .filter(|(_, c)| *c)
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>(),
+        vec![first_slot.clone()]
+    );
     let by_second = current(SECOND);
-    assert_eq!(by_second.iter().filter(|(_, c)| *c).map(|(id, _)| id.clone()).collect::<Vec<_>>(), vec![second_slot.clone()]);
+    assert_eq!(
+        by_second
+            .iter()
+            .filter(|(_, c)| *c)
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>(),
+        vec![second_slot.clone()]
+    );
     let human = env.run(&["key", "list"]).ok();
-    assert!(human.stdout.lines().any(|l| l.starts_with('*') && l.contains(&first_slot[..8])), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .lines()
+            .any(|l| l.starts_with('*') && l.contains(&first_slot[..8])),
+        "{}",
+        human.stdout
+    );
 
     // A new passphrase comes from FIREDRILL_NEW_PASSWORD (or a prompt), never the current one.
-    let run = env.run(&["key", "add", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]).code(2);
-    assert!(run.stderr.contains("FIREDRILL_NEW_PASSWORD"), "{}", run.stderr);
+    let run = env
+        .run(&[
+            "key",
+            "add",
+            "--kdf-memory-mib",
+            "8",
+            "--kdf-iterations",
+            "1",
+        ])
+        .code(2);
+    assert!(
+        run.stderr.contains("FIREDRILL_NEW_PASSWORD"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(current(PASSWORD).len(), 2);
 
     // The slot in use cannot be removed.
@@ -454,15 +734,18 @@ fn wrong_missing_and_file_passphrases() {
     for content in [format!("{PASSWORD}\n"), PASSWORD.to_string()] {
         fs::write(&file, content).unwrap();
         let mut cmd = env.cmd();
-        cmd.env_remove("FIREDRILL_PASSWORD").env("FIREDRILL_PASSWORD_FILE", &file);
+        cmd.env_remove("FIREDRILL_PASSWORD")
+            .env("FIREDRILL_PASSWORD_FILE", &file);
         run_cmd(cmd, &["snapshots"]).ok();
     }
     fs::write(&file, "wrong\n").unwrap();
     let mut cmd = env.cmd();
-    cmd.env_remove("FIREDRILL_PASSWORD").env("FIREDRILL_PASSWORD_FILE", &file);
+    cmd.env_remove("FIREDRILL_PASSWORD")
+        .env("FIREDRILL_PASSWORD_FILE", &file);
     run_cmd(cmd, &["snapshots"]).code(2);
     let mut cmd = env.cmd();
-    cmd.env_remove("FIREDRILL_PASSWORD").env("FIREDRILL_PASSWORD_FILE", env.path("no-such-file"));
+    cmd.env_remove("FIREDRILL_PASSWORD")
+        .env("FIREDRILL_PASSWORD_FILE", env.path("no-such-file"));
     run_cmd(cmd, &["snapshots"]).code(2);
 }
 
@@ -491,11 +774,18 @@ fn a_location_that_is_not_a_repository() {
     fs::create_dir_all(&empty).unwrap();
     for location in [s(&empty), s(&env.path("does-not-exist"))] {
         let run = env.run(&["--repo", location, "snapshots"]).code(2);
-        assert!(run.stderr.contains("not a firedrill repository"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("not a firedrill repository"),
+            "{}",
+            run.stderr
+        );
         let run = env.run(&["--json", "--repo", location, "snapshots"]);
         assert_json_error(&run, 2, "not a firedrill repository");
     }
-    assert!(!env.path("does-not-exist").exists(), "looking must not create the directory");
+    assert!(
+        !env.path("does-not-exist").exists(),
+        "looking must not create the directory"
+    );
     let mut cmd = env.cmd();
     cmd.env_remove("FIREDRILL_REPO");
     let run = run_cmd(cmd, &["snapshots"]).code(2);
@@ -509,8 +799,16 @@ fn a_regular_file_as_repository_location_is_a_usage_error() {
     let file = env.path("a-file");
     fs::write(&file, b"not a repository").unwrap();
     let run = env.run(&["--repo", s(&file), "snapshots"]);
-    assert_eq!(run.code, 2, "a location that is a file is a configuration error\nstderr: {}", run.stderr);
-    assert!(run.stderr.contains("not a firedrill repository"), "{}", run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "a location that is a file is a configuration error\nstderr: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("not a firedrill repository"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -522,7 +820,14 @@ fn config_file_names_repository_and_passphrase_file() {
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("passphrase"), format!("{PASSWORD}\n")).unwrap();
     let config = dir.join("firedrill.toml");
-    fs::write(&config, format!("[repository]\nlocation = \"{}\"\npassword_file = \"passphrase\"\n", env.repo().display())).unwrap();
+    fs::write(
+        &config,
+        format!(
+            "[repository]\nlocation = \"{}\"\npassword_file = \"passphrase\"\n",
+            env.repo().display()
+        ),
+    )
+    .unwrap();
 
     let mut cmd = bare(&env);
     cmd.current_dir(env.dir.path());
@@ -534,18 +839,37 @@ fn config_file_names_repository_and_passphrase_file() {
 
     // A relative location is relative to the config file.
     let relative = dir.join("relative.toml");
-    fs::write(&relative, "[repository]\nlocation = \"../repo\"\npassword_file = \"passphrase\"\n").unwrap();
+    fs::write(
+        &relative,
+        "[repository]\nlocation = \"../repo\"\npassword_file = \"passphrase\"\n",
+    )
+    .unwrap();
     run_cmd(bare(&env), &["--config", s(&relative), "snapshots"]).ok();
 
     // A misspelt key: a usage error naming the file and line.
     let bad = dir.join("bad.toml");
-    fs::write(&bad, format!("[repository]\nlocation = \"{}\"\npasword_file = \"passphrase\"\n", env.repo().display())).unwrap();
+    fs::write(
+        &bad,
+        format!(
+            "[repository]\nlocation = \"{}\"\npasword_file = \"passphrase\"\n",
+            env.repo().display()
+        ),
+    )
+    .unwrap();
     let run = run_cmd(bare(&env), &["--config", s(&bad), "snapshots"]).code(2);
-    assert!(run.stderr.contains(&format!("{}:3:", bad.display())), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{}:3:", bad.display())),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("pasword_file"), "{}", run.stderr);
     let run = run_cmd(bare(&env), &["--json", "--config", s(&bad), "snapshots"]);
     assert_json_error(&run, 2, "bad.toml:3:");
-    run_cmd(bare(&env), &["--config", s(&dir.join("missing.toml")), "snapshots"]).code(2);
+    run_cmd(
+        bare(&env),
+        &["--config", s(&dir.join("missing.toml")), "snapshots"],
+    )
+    .code(2);
 }
 
 #[test]
@@ -564,14 +888,32 @@ fn forget_applies_a_retention_policy() {
     let dry = env.run(&["forget", "--keep-last", "1", "--dry-run"]).ok();
     assert!(dry.stdout.contains("dry run"), "{}", dry.stdout);
     assert_eq!(snapshot_ids(&env).len(), 3, "a dry run removes nothing");
-    let dry = env.run(&["--json", "forget", "--keep-last", "1", "--dry-run"]).ok().json();
-    assert_eq!((dry["kept"].as_u64(), dry["removed"].as_u64()), (Some(1), Some(2)), "{dry}");
+    let dry = env
+        .run(&["--json", "forget", "--keep-last", "1", "--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(
+        (dry["kept"].as_u64(), dry["removed"].as_u64()),
+        (Some(1), Some(2)),
+        "{dry}"
+    );
     assert_eq!(snapshot_ids(&env).len(), 3);
 
-    let report = env.run(&["--json", "forget", "--keep-last", "1"]).ok().json();
+    let report = env
+        .run(&["--json", "forget", "--keep-last", "1"])
+        .ok()
+        .json();
     assert_eq!(report["removed"], 2, "{report}");
-    assert_eq!(report["groups"][0]["kept"][0]["id"], ids[2].as_str(), "{report}");
-    assert_eq!(snapshot_ids(&env), vec![ids[2].clone()], "the newest snapshot is kept");
+    assert_eq!(
+        report["groups"][0]["kept"][0]["id"],
+        ids[2].as_str(),
+        "{report}"
+    );
+    assert_eq!(
+        snapshot_ids(&env),
+        vec![ids[2].clone()],
+        "the newest snapshot is kept"
+    );
     env.run(&["verify"]).ok();
 }
 
@@ -602,7 +944,10 @@ fn prune_frees_unreferenced_data() {
     let data_before = data_bytes(&env.repo());
     env.run(&["prune"]).ok();
     let data_after = data_bytes(&env.repo());
-    assert!(data_after + (2 << 20) < data_before, "prune should free the 3 MiB file: {data_before} -> {data_after} bytes");
+    assert!(
+        data_after + (2 << 20) < data_before,
+        "prune should free the 3 MiB file: {data_before} -> {data_after} bytes"
+    );
     env.run(&["verify", "--read-data"]).ok();
     let target = env.path("target");
     env.run(&["restore", "latest", "--target", s(&target)]).ok();
@@ -616,7 +961,10 @@ fn forget_with_prune_leaves_a_clean_repository() {
     let src = env.path("src");
     for i in 0..3u64 {
         write(&src.join("data.bin"), &random_bytes(1 << 20, 10 + i));
-        write(&src.join(format!("only-{i}")), &random_bytes(50 * 1024, 20 + i));
+        write(
+            &src.join(format!("only-{i}")),
+            &random_bytes(50 * 1024, 20 + i),
+        );
         env.backup(&src);
     }
     let data_before = data_bytes(&env.repo());
@@ -624,9 +972,16 @@ fn forget_with_prune_leaves_a_clean_repository() {
     assert!(!out.stdout.is_empty());
     assert_eq!(snapshot_ids(&env).len(), 1);
     let data_after = data_bytes(&env.repo());
-    assert!(data_after + (1 << 20) < data_before, "forget --prune should free data: {data_before} -> {data_after} bytes");
+    assert!(
+        data_after + (1 << 20) < data_before,
+        "forget --prune should free data: {data_before} -> {data_after} bytes"
+    );
     let verify = env.run(&["--json", "verify", "--read-data"]).ok().json();
-    assert!(verify["damage"].as_array().unwrap().is_empty() && verify["warnings"].as_array().unwrap().is_empty(), "{verify}");
+    assert!(
+        verify["damage"].as_array().unwrap().is_empty()
+            && verify["warnings"].as_array().unwrap().is_empty(),
+        "{verify}"
+    );
     let target = env.path("target");
     env.run(&["restore", "latest", "--target", s(&target)]).ok();
     assert_same_tree(&src, &restored_root(&target, &src));
@@ -635,7 +990,9 @@ fn forget_with_prune_leaves_a_clean_repository() {
     write(&src.join("data.bin"), &random_bytes(1 << 20, 99));
     env.backup(&src);
     let before = repo_files(&env.repo());
-    let run = env.run(&["forget", "--keep-last", "1", "--prune", "--dry-run"]).ok();
+    let run = env
+        .run(&["forget", "--keep-last", "1", "--prune", "--dry-run"])
+        .ok();
     assert!(run.stdout.contains("dry run"), "{}", run.stdout);
     assert_eq!(repo_files(&env.repo()), before);
 }
@@ -649,17 +1006,36 @@ fn forget_with_prune_and_dry_run_still_prints_json() {
     write(&src.join("file.txt"), b"changed");
     env.backup(&src);
     let before = repo_files(&env.repo());
-    let run = env.run(&["--json", "forget", "--keep-last", "1", "--prune", "--dry-run"]).ok();
-    assert!(!run.stdout.trim().is_empty(), "--json printed nothing for forget --prune --dry-run");
+    let run = env
+        .run(&[
+            "--json",
+            "forget",
+            "--keep-last",
+            "1",
+            "--prune",
+            "--dry-run",
+        ])
+        .ok();
+    assert!(
+        !run.stdout.trim().is_empty(),
+        "--json printed nothing for forget --prune --dry-run"
+    );
     let v = run.json();
-    let forget = if v.get("forget").is_some() { &v["forget"] } else { &v };
+    let forget = if v.get("forget").is_some() {
+        &v["forget"]
+    } else {
+        &v
+    };
     assert_eq!(forget["removed"], 1, "{v}");
     assert_eq!(forget["dry_run"], true, "{v}");
     assert_eq!(repo_files(&env.repo()), before, "a dry run changes nothing");
 }
 
 fn lock_files(repo: &Path) -> Vec<PathBuf> {
-    repo_files(repo).into_keys().filter(|p| p.starts_with("locks")).collect()
+    repo_files(repo)
+        .into_keys()
+        .filter(|p| p.starts_with("locks"))
+        .collect()
 }
 
 #[test]
@@ -677,7 +1053,10 @@ fn unlock_removes_only_stale_locks() {
     let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success());
     let mut cmd = env.cmd();
-    cmd.args(["backup", s(&src), "--exclude-file", s(&fifo)]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.args(["backup", s(&src), "--exclude-file", s(&fifo)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
     while lock_files(&env.repo()).is_empty() {
@@ -694,13 +1073,25 @@ fn unlock_removes_only_stale_locks() {
     assert_eq!(lock_files(&env.repo()).len(), 1);
     let run = env.run(&["forget", "--keep-last", "1"]);
     assert_eq!(run.code, 3, "stderr: {}", run.stderr);
-    assert!(run.stderr.contains("locked") && run.stderr.contains("unlock"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("locked") && run.stderr.contains("unlock"),
+        "{}",
+        run.stderr
+    );
 
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(lock_files(&env.repo()).len(), 1, "a killed process leaves its lock behind");
+    assert_eq!(
+        lock_files(&env.repo()).len(),
+        1,
+        "a killed process leaves its lock behind"
+    );
     let run = env.run(&["unlock"]).ok();
-    assert!(run.stdout.contains("removed") && run.stdout.contains("backup"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("removed") && run.stdout.contains("backup"),
+        "{}",
+        run.stdout
+    );
     assert!(lock_files(&env.repo()).is_empty());
     env.run(&["forget", "--keep-last", "1"]).ok();
 }
@@ -740,23 +1131,58 @@ fn quickstart_passes_and_can_run_again() {
     cmd.current_dir(env.dir.path());
     let first = run_cmd(cmd, &["quickstart", "--dir", s(&dir), "--sample-mib", "8"]).ok();
     assert!(first.stdout.contains("PASS"), "{}", first.stdout);
-    for step in ["generate sample data", "create repository", "backup", "restore", "compare with source", "verify all data"] {
-        assert!(first.stdout.contains(step), "step {step:?} missing:\n{}", first.stdout);
+    for step in [
+        "generate sample data",
+        "create repository",
+        "backup",
+        "restore",
+        "compare with source",
+        "verify all data",
+    ] {
+        assert!(
+            first.stdout.contains(step),
+            "step {step:?} missing:\n{}",
+            first.stdout
+        );
     }
     assert!(dir.join("demo.key").exists() && dir.join("repository/config").exists());
 
     let mut cmd = bare(&env);
     cmd.current_dir(env.dir.path());
-    let second = run_cmd(cmd, &["--json", "quickstart", "--dir", s(&dir), "--sample-mib", "8"]).ok().json();
-    let steps: Vec<&str> = second["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert!(steps.contains(&"open repository"), "the second run reuses the repository: {steps:?}");
+    let second = run_cmd(
+        cmd,
+        &[
+            "--json",
+            "quickstart",
+            "--dir",
+            s(&dir),
+            "--sample-mib",
+            "8",
+        ],
+    )
+    .ok()
+    .json();
+    let steps: Vec<&str> = second["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        steps.contains(&"open repository"),
+        "the second run reuses the repository: {steps:?}"
+    );
     assert!(!steps.contains(&"create repository"), "{steps:?}");
-    assert!(second["mismatches"].as_array().unwrap().is_empty(), "{second}");
+    assert!(
+        second["mismatches"].as_array().unwrap().is_empty(),
+        "{second}"
+    );
     assert!(second["files_compared"].as_u64().unwrap() > 0, "{second}");
 
     // The printed hint works: the repository opens with the key file.
     let mut cmd = bare(&env);
-    cmd.env("FIREDRILL_REPO", dir.join("repository")).env("FIREDRILL_KEY_FILE", dir.join("demo.key"));
+    cmd.env("FIREDRILL_REPO", dir.join("repository"))
+        .env("FIREDRILL_KEY_FILE", dir.join("demo.key"));
     let list = run_cmd(cmd, &["--json", "snapshots"]).ok().json();
     assert_eq!(list.as_array().unwrap().len(), 2);
 }

@@ -57,7 +57,9 @@ fn sigkill_during_backup_leaves_a_clean_usable_repository() {
     while total < 300 * MIB {
         let size = (8 + (i * 7) % 13) * MIB + i * 977;
         write(
-            &source.join(format!("d{}", i % 3)).join(format!("file{i:02}.bin")),
+            &source
+                .join(format!("d{}", i % 3))
+                .join(format!("file{i:02}.bin")),
             &random_bytes(size, 1000 + i as u64),
         );
         total += size;

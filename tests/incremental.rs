@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 fn set_mtime(path: &Path, time: SystemTime) {
-    File::open(path).unwrap().set_times(FileTimes::new().set_modified(time)).unwrap();
+    File::open(path)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(time))
+        .unwrap();
 }
 
 fn at(secs: u64) -> SystemTime {
@@ -39,20 +42,41 @@ fn summary(backup: &Value) -> &Value {
 }
 
 fn num(v: &Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("{key} missing from {v}"))
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} missing from {v}"))
 }
 
 /// Restores `snapshot` into a fresh directory and compares it with what the source held.
 #[track_caller]
-fn assert_restores_to(env: &Env, snapshot: &str, src: &Path, expected: &BTreeMap<PathBuf, Entry>, name: &str) {
+fn assert_restores_to(
+    env: &Env,
+    snapshot: &str,
+    src: &Path,
+    expected: &BTreeMap<PathBuf, Entry>,
+    name: &str,
+) {
     let target = env.path(name);
-    env.run(&["restore", snapshot, "--target", target.to_str().unwrap()]).ok();
+    env.run(&["restore", snapshot, "--target", target.to_str().unwrap()])
+        .ok();
     let restored = snapshot_tree(&restored_root(&target, src));
     for (path, entry) in expected {
-        assert_eq!(restored.get(path), Some(entry), "{}: {} differs after restore", snapshot, path.display());
+        assert_eq!(
+            restored.get(path),
+            Some(entry),
+            "{}: {} differs after restore",
+            snapshot,
+            path.display()
+        );
     }
-    let extra: Vec<_> = restored.keys().filter(|k| !expected.contains_key(*k)).collect();
-    assert!(extra.is_empty(), "{snapshot}: restored tree has extra entries {extra:?}");
+    let extra: Vec<_> = restored
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "{snapshot}: restored tree has extra entries {extra:?}"
+    );
 }
 
 #[test]
@@ -65,7 +89,15 @@ fn a_second_backup_reads_only_what_changed() {
 
     let first = env.backup(&src);
     let s1 = summary(&first);
-    assert_eq!((num(s1, "files"), num(s1, "files_new"), num(s1, "files_unmodified")), (20, 20, 0), "{first}");
+    assert_eq!(
+        (
+            num(s1, "files"),
+            num(s1, "files_new"),
+            num(s1, "files_unmodified")
+        ),
+        (20, 20, 0),
+        "{first}"
+    );
     assert_eq!(num(s1, "bytes_read"), total, "{first}");
     assert!(first["parent"].is_null(), "{first}");
     let first_id = first["snapshot"].as_str().unwrap().to_string();
@@ -74,7 +106,10 @@ fn a_second_backup_reads_only_what_changed() {
     // Change one file (new content and size), add one, delete one.
     let changed = PathBuf::from("d1/file-04");
     let changed_len = 123_457u64;
-    write(&src.join(&changed), &random_bytes(changed_len as usize, 1000));
+    write(
+        &src.join(&changed),
+        &random_bytes(changed_len as usize, 1000),
+    );
     set_mtime(&src.join(&changed), at(1_800_000_000));
     let added = PathBuf::from("d2/added");
     let added_len = 77_777u64;
@@ -85,29 +120,53 @@ fn a_second_backup_reads_only_what_changed() {
 
     let second = env.backup(&src);
     let s2 = summary(&second);
-    assert_eq!(second["parent"], first_id.as_str(), "the second snapshot's parent is the first: {second}");
+    assert_eq!(
+        second["parent"],
+        first_id.as_str(),
+        "the second snapshot's parent is the first: {second}"
+    );
     assert_eq!(num(s2, "files"), 20, "{second}");
     assert_eq!(num(s2, "files_unmodified"), 18, "{second}");
     assert_eq!(num(s2, "files_changed"), 1, "{second}");
     assert_eq!(num(s2, "files_new"), 1, "{second}");
-    assert_eq!(num(s2, "bytes_read"), changed_len + added_len, "only the changed and new files are read: {second}");
+    assert_eq!(
+        num(s2, "bytes_read"),
+        changed_len + added_len,
+        "only the changed and new files are read: {second}"
+    );
     assert_eq!(num(s2, "total_bytes"), total2, "{second}");
     let second_id = second["snapshot"].as_str().unwrap().to_string();
     let captured_second = snapshot_tree(&src);
 
     // The snapshot list agrees.
     let list = env.run(&["--json", "snapshots"]).ok().json();
-    let listed = list.as_array().unwrap().iter().find(|s| s["id"] == second_id.as_str()).unwrap();
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == second_id.as_str())
+        .unwrap();
     assert_eq!(listed["parent"], first_id.as_str(), "{listed}");
 
     // Nothing changed: nothing read, nothing new stored.
     let third = env.backup(&src);
     let s3 = summary(&third);
     assert_eq!(third["parent"], second_id.as_str(), "{third}");
-    assert_eq!((num(s3, "files_unmodified"), num(s3, "bytes_read")), (20, 0), "{third}");
-    assert_eq!((num(s3, "files_changed"), num(s3, "files_new")), (0, 0), "{third}");
+    assert_eq!(
+        (num(s3, "files_unmodified"), num(s3, "bytes_read")),
+        (20, 0),
+        "{third}"
+    );
+    assert_eq!(
+        (num(s3, "files_changed"), num(s3, "files_new")),
+        (0, 0),
+        "{third}"
+    );
     assert_eq!(num(s3, "total_bytes"), total2, "{third}");
-    assert!(num(s3, "blobs_added") <= num(s3, "dirs") + 1, "only trees can be new: {third}");
+    assert!(
+        num(s3, "blobs_added") <= num(s3, "dirs") + 1,
+        "only trees can be new: {third}"
+    );
 
     // Each snapshot restores what it captured, not what the source holds now.
     assert_restores_to(&env, &first_id, &src, &captured_first, "restore-first");
@@ -134,10 +193,14 @@ fn a_new_mtime_alone_rereads_the_file_but_stores_no_data() {
     assert_eq!(num(s, "bytes_read"), len, "{out}");
     // Its chunks are already stored: only directory trees (at most one per directory) are new.
     assert!(num(s, "blobs_added") <= num(s, "dirs") + 1, "{out}");
-    assert!(num(s, "stored_bytes_added") < 64 * 1024, "no data should be stored again: {out}");
+    assert!(
+        num(s, "stored_bytes_added") < 64 * 1024,
+        "no data should be stored again: {out}"
+    );
 
     let target = env.path("restored");
-    env.run(&["restore", "latest", "--target", target.to_str().unwrap()]).ok();
+    env.run(&["restore", "latest", "--target", target.to_str().unwrap()])
+        .ok();
     assert_same_tree(&src, &restored_root(&target, &src));
 }
 
@@ -150,13 +213,23 @@ fn force_rereads_everything() {
     let total: u64 = files.values().sum();
     env.backup(&src);
 
-    let out = env.run(&["--json", "backup", "--force", src.to_str().unwrap()]).ok().json();
+    let out = env
+        .run(&["--json", "backup", "--force", src.to_str().unwrap()])
+        .ok()
+        .json();
     let s = summary(&out);
     assert_eq!(num(s, "files"), 20, "{out}");
-    assert_eq!(num(s, "files_unmodified"), 0, "--force reads every file: {out}");
+    assert_eq!(
+        num(s, "files_unmodified"),
+        0,
+        "--force reads every file: {out}"
+    );
     assert_eq!(num(s, "files_new") + num(s, "files_changed"), 20, "{out}");
     assert_eq!(num(s, "bytes_read"), total, "{out}");
-    assert!(num(s, "stored_bytes_added") < 64 * 1024, "re-read data deduplicates: {out}");
+    assert!(
+        num(s, "stored_bytes_added") < 64 * 1024,
+        "re-read data deduplicates: {out}"
+    );
 
     // And the next plain backup is incremental again.
     let next = env.backup(&src);
@@ -164,7 +237,8 @@ fn force_rereads_everything() {
     assert_eq!(next["parent"], out["snapshot"], "{next}");
 
     let target = env.path("restored");
-    env.run(&["restore", "latest", "--target", target.to_str().unwrap()]).ok();
+    env.run(&["restore", "latest", "--target", target.to_str().unwrap()])
+        .ok();
     assert_same_tree(&src, &restored_root(&target, &src));
 }
 
@@ -185,20 +259,33 @@ fn a_file_replaced_with_same_size_and_mtime_is_reread() {
     let old = fs::metadata(&victim).unwrap();
     let staging = src.join("d0/.staging");
     fs::write(&staging, random_bytes(len as usize, 4242)).unwrap();
-    File::options().write(true).open(&staging).unwrap().set_times(FileTimes::new().set_modified(old.modified().unwrap())).unwrap();
+    File::options()
+        .write(true)
+        .open(&staging)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(old.modified().unwrap()))
+        .unwrap();
     fs::rename(&staging, &victim).unwrap();
     let new = fs::metadata(&victim).unwrap();
-    assert_eq!((new.len(), new.mtime(), new.mtime_nsec()), (old.len(), old.mtime(), old.mtime_nsec()));
+    assert_eq!(
+        (new.len(), new.mtime(), new.mtime_nsec()),
+        (old.len(), old.mtime(), old.mtime_nsec())
+    );
     assert_ne!(new.ino(), old.ino());
 
     let out = env.backup(&src);
     let s = summary(&out);
-    assert_eq!(num(s, "files_changed"), 1, "a new inode means the file is read again: {out}");
+    assert_eq!(
+        num(s, "files_changed"),
+        1,
+        "a new inode means the file is read again: {out}"
+    );
     assert_eq!(num(s, "files_unmodified"), 19, "{out}");
     assert_eq!(num(s, "bytes_read"), len, "{out}");
 
     let target = env.path("restored");
-    env.run(&["restore", "latest", "--target", target.to_str().unwrap()]).ok();
+    env.run(&["restore", "latest", "--target", target.to_str().unwrap()])
+        .ok();
     assert_same_tree(&src, &restored_root(&target, &src));
     assert_restores_to(&env, &first_id, &src, &captured_first, "restore-first");
 }
@@ -216,15 +303,23 @@ fn mode_and_owner_changes_are_captured_without_rereading() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
     std::os::unix::fs::chown(&file, Some(2345), Some(3456)).unwrap();
     let out = env.backup(&src);
-    assert_eq!(num(summary(&out), "files_unmodified"), 20, "same size, mtime and inode: not read: {out}");
+    assert_eq!(
+        num(summary(&out), "files_unmodified"),
+        20,
+        "same size, mtime and inode: not read: {out}"
+    );
     assert_eq!(num(summary(&out), "bytes_read"), 0, "{out}");
 
     let target = env.path("restored");
-    env.run(&["restore", "latest", "--target", target.to_str().unwrap()]).ok();
+    env.run(&["restore", "latest", "--target", target.to_str().unwrap()])
+        .ok();
     let root = restored_root(&target, &src);
     assert_same_tree(&src, &root);
     let meta = fs::metadata(root.join("d1/file-07")).unwrap();
-    assert_eq!((meta.mode() & 0o7777, meta.uid(), meta.gid()), (0o640, 2345, 3456));
+    assert_eq!(
+        (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+        (0o640, 2345, 3456)
+    );
 }
 
 #[test]
@@ -246,6 +341,10 @@ fn relative_and_absolute_source_paths_share_history() {
     assert_eq!(num(summary(&second), "files_unmodified"), 20, "{second}");
     let list = env.run(&["--json", "snapshots"]).ok().json();
     for snap in list.as_array().unwrap() {
-        assert_eq!(snap["paths"], serde_json::json!([src.to_str().unwrap()]), "{snap}");
+        assert_eq!(
+            snap["paths"],
+            serde_json::json!([src.to_str().unwrap()]),
+            "{snap}"
+        );
     }
 }

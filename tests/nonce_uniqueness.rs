@@ -55,7 +55,7 @@ fn every_object_has_its_own_salt_and_every_piece_its_own_offset() {
     let source = env.path("src");
     // Many random files: ~170 MiB, then ~45 MiB more for a second backup. With 1 MiB
     // packs that is over 200 packs.
-    for i in 0..56 {
+    for i in 0..58 {
         let size = 2 * MIB + (i % 5) * MIB / 2 + i * 31;
         write(
             &source.join(format!("d{}", i % 7)).join(format!("f{i}.bin")),
@@ -63,7 +63,7 @@ fn every_object_has_its_own_salt_and_every_piece_its_own_offset() {
         );
     }
     env.backup(&source);
-    for i in 56..72 {
+    for i in 58..74 {
         let size = 2 * MIB + (i % 5) * MIB / 2 + i * 31;
         write(
             &source.join("more").join(format!("f{i}.bin")),
@@ -72,10 +72,19 @@ fn every_object_has_its_own_salt_and_every_piece_its_own_offset() {
     }
     env.backup(&source);
     let repo = env.repo();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let repo_lib = rt
+        .block_on(Repository::open(
+            Arc::new(FsStore::new(&repo)),
+            &SlotSecret::Passphrase(PASSWORD.into()),
+        ))
+        .unwrap();
+    // Hold a lock so that a lock object is audited too.
+    let lock = rt.block_on(repo_lib.lock(false, "audit")).unwrap();
 
     // (a) Distinct salts across every encrypted object of every kind.
     let mut salts: HashMap<[u8; 32], PathBuf> = HashMap::new();
-    let mut packs = 0;
+    let (mut packs, mut locks) = (0, 0);
     for (dir, magic) in [
         ("data", b"FDRP"),
         ("index", b"FDRO"),
@@ -84,7 +93,12 @@ fn every_object_has_its_own_salt_and_every_piece_its_own_offset() {
     ] {
         for path in files_below(&repo.join(dir)) {
             let bytes = std::fs::read(&path).unwrap();
-            assert_eq!(&bytes[..4], magic, "{} has no object header", path.display());
+            assert_eq!(
+                &bytes[..4],
+                magic,
+                "{} has no object header",
+                path.display()
+            );
             let salt: [u8; 32] = bytes[SALT].try_into().unwrap();
             if let Some(other) = salts.insert(salt, path.clone()) {
                 panic!(
@@ -93,24 +107,26 @@ fn every_object_has_its_own_salt_and_every_piece_its_own_offset() {
                     other.display()
                 );
             }
-            if dir == "data" {
-                packs += 1;
+            match dir {
+                "data" => packs += 1,
+                "locks" => locks += 1,
+                _ => {}
             }
         }
     }
-    assert!(packs >= 200, "only {packs} packs: the test needs at least 200");
-    assert!(salts.len() > packs, "index and snapshot objects were checked too");
+    assert!(
+        packs >= 200,
+        "only {packs} packs: the test needs at least 200"
+    );
+    assert!(locks >= 1, "the lock object was checked");
+    assert!(
+        salts.len() > packs + 2,
+        "index and snapshot objects were checked too"
+    );
 
     // (b) Within each pack, distinct offsets for every sealed piece, as recorded both in
     // the index and in the pack's own header, and the header after every blob.
-    let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let repo_lib = Repository::open(
-            Arc::new(FsStore::new(&repo)),
-            &SlotSecret::Passphrase(PASSWORD.into()),
-        )
-        .await
-        .unwrap();
         let mut indexed = HashSet::new();
         for id in repo_lib.index_ids().await.unwrap() {
             let file: IndexFile = repo_lib
@@ -138,7 +154,12 @@ fn every_object_has_its_own_salt_and_every_piece_its_own_offset() {
                 }
                 let header = read_header(repo_lib.keys(), &bytes, &pack_key(&pack.id)).unwrap();
                 let header_offsets: HashSet<u64> = header.iter().map(|e| e.offset).collect();
-                assert_eq!(header_offsets.len(), header.len(), "pack {}", pack.id.short());
+                assert_eq!(
+                    header_offsets.len(),
+                    header.len(),
+                    "pack {}",
+                    pack.id.short()
+                );
                 assert_eq!(header_offsets, offsets, "pack {}", pack.id.short());
                 // The header piece is sealed at its own offset, after the last blob.
                 let tail = bytes.len() - 4;
@@ -161,5 +182,6 @@ fn every_object_has_its_own_salt_and_every_piece_its_own_offset() {
             .map(|(id, _)| id)
             .collect();
         assert_eq!(stored, indexed, "every stored pack was checked");
+        lock.release().await.unwrap();
     });
 }

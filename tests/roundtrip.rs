@@ -56,7 +56,10 @@ fn dirs_deepest_first(root: &Path) -> Vec<PathBuf> {
 fn assert_same_dir_times_and_owners(source: &Path, restored: &Path) {
     for dir in dirs_deepest_first(source) {
         let rel = dir.strip_prefix(source).unwrap();
-        let (a, b) = (fs::metadata(&dir).unwrap(), fs::metadata(restored.join(rel)).unwrap());
+        let (a, b) = (
+            fs::metadata(&dir).unwrap(),
+            fs::metadata(restored.join(rel)).unwrap(),
+        );
         assert_eq!(
             (a.mtime(), a.mtime_nsec()),
             (b.mtime(), b.mtime_nsec()),
@@ -71,9 +74,17 @@ fn assert_same_dir_times_and_owners(source: &Path, restored: &Path) {
             let rel = path.strip_prefix(source).unwrap();
             let a = fs::symlink_metadata(&path).unwrap();
             let b = fs::symlink_metadata(restored.join(rel)).unwrap();
-            assert_eq!((a.uid(), a.gid()), (b.uid(), b.gid()), "owner of {rel:?} differs after restore");
+            assert_eq!(
+                (a.uid(), a.gid()),
+                (b.uid(), b.gid()),
+                "owner of {rel:?} differs after restore"
+            );
             if a.is_file() {
-                assert_eq!(a.mtime_nsec(), b.mtime_nsec(), "mtime nanoseconds of {rel:?} differ");
+                assert_eq!(
+                    a.mtime_nsec(),
+                    b.mtime_nsec(),
+                    "mtime nanoseconds of {rel:?} differ"
+                );
             }
             if a.is_dir() {
                 stack.push(path);
@@ -107,23 +118,45 @@ fn build_rich_tree(root: &Path) -> usize {
     };
     put(Path::new("empty"), b"");
     put(Path::new("dir with spaces/also empty"), b"");
-    put(Path::new("Überweisung März 2026.csv"), "Datum;Betrag\n2026-03-01;-12,50 €\n".as_bytes());
+    put(
+        Path::new("Überweisung März 2026.csv"),
+        "Datum;Betrag\n2026-03-01;-12,50 €\n".as_bytes(),
+    );
     put(Path::new("it's \"quoted\" and spaced"), b"quotes");
     put(Path::new("new\nline"), b"newline in the name");
     put(Path::new(" leading and trailing space "), b"spaces");
     put(Path::new("-rf *?[x]\\$HOME"), b"shell metacharacters");
-    put(Path::new(OsStr::from_bytes(b"bad\xffname")), b"a name that is not UTF-8");
-    put(&Path::new(OsStr::from_bytes(b"dir \xfe\xff")).join("inside"), b"in a directory whose name is not UTF-8");
+    put(
+        Path::new(OsStr::from_bytes(b"bad\xffname")),
+        b"a name that is not UTF-8",
+    );
+    put(
+        &Path::new(OsStr::from_bytes(b"dir \xfe\xff")).join("inside"),
+        b"in a directory whose name is not UTF-8",
+    );
     put(Path::new(&"n".repeat(255)), b"longest name");
-    put(Path::new(&"ü".repeat(127)), b"longest name in two-byte characters");
+    put(
+        Path::new(&"ü".repeat(127)),
+        b"longest name in two-byte characters",
+    );
 
     // Sizes around chunk boundaries, random (incompressible).
     for (i, &len) in SIZES.iter().enumerate() {
-        put(Path::new(&format!("sizes/random-{len}")), &random_bytes(len, 100 + i as u64));
+        put(
+            Path::new(&format!("sizes/random-{len}")),
+            &random_bytes(len, 100 + i as u64),
+        );
     }
-    put(Path::new("sizes/random-3MiB"), &random_bytes(3 * MIB + 17, 7));
+    put(
+        Path::new("sizes/random-3MiB"),
+        &random_bytes(3 * MIB + 17, 7),
+    );
     // Compressible text, several MiB.
-    let text: Vec<u8> = (0..).map(|i| format!("line {i}: the quick brown fox jumps over the lazy dog\n")).flat_map(String::into_bytes).take(5 * MIB + 3).collect();
+    let text: Vec<u8> = (0..)
+        .map(|i| format!("line {i}: the quick brown fox jumps over the lazy dog\n"))
+        .flat_map(String::into_bytes)
+        .take(5 * MIB + 3)
+        .collect();
     put(Path::new("sizes/text-5MiB.log"), &text);
     // Zeros (restored as holes) around and between data.
     let mut zeros = vec![0u8; 2 * MIB];
@@ -135,6 +168,9 @@ fn build_rich_tree(root: &Path) -> usize {
     put(Path::new("dedup/repeated"), &block.repeat(4));
     put(Path::new("dedup/copy-a"), &random_bytes(300 * KIB, 10));
     put(Path::new("dedup/copy-b"), &random_bytes(300 * KIB, 10));
+
+    // A second name for the same inode is restored with the same content.
+    fs::hard_link(root.join("dedup/copy-a"), root.join("dedup/hard-link")).unwrap();
 
     // 40 levels deep.
     let mut deep = PathBuf::from("deep");
@@ -149,20 +185,32 @@ fn build_rich_tree(root: &Path) -> usize {
     put(Path::new("modes/read-only"), b"0444");
     put(Path::new("modes/setuid"), b"4750");
     put(Path::new("modes/nothing"), b"0000");
-    put(Path::new("read-only dir/a"), b"inside a read-only directory");
+    put(
+        Path::new("read-only dir/a"),
+        b"inside a read-only directory",
+    );
     put(Path::new("read-only dir/sub/b"), b"deeper");
     fs::create_dir_all(root.join("sticky")).unwrap();
     fs::create_dir_all(root.join("empty dir")).unwrap();
+    files += 1; // the hard link
 
     // Symlinks: relative, with `..`, absolute, dangling, to a directory, to themselves.
     symlink("Überweisung März 2026.csv", root.join("link-relative")).unwrap();
     symlink("../empty", root.join("dir with spaces/link-up")).unwrap();
     symlink(root.join("sizes/random-1"), root.join("link-absolute")).unwrap();
     symlink("does/not/exist", root.join("link-dangling")).unwrap();
-    symlink("/nonexistent/absolute/target", root.join("link-dangling-absolute")).unwrap();
+    symlink(
+        "/nonexistent/absolute/target",
+        root.join("link-dangling-absolute"),
+    )
+    .unwrap();
     symlink("sizes", root.join("link-to-dir")).unwrap();
     symlink("link-loop", root.join("link-loop")).unwrap();
-    symlink(OsStr::from_bytes(b"bad\xffname"), root.join("link-to-non-utf8")).unwrap();
+    symlink(
+        OsStr::from_bytes(b"bad\xffname"),
+        root.join("link-to-non-utf8"),
+    )
+    .unwrap();
 
     // Owners (tests run as root), on a file and on a symlink itself.
     std::os::unix::fs::chown(root.join("modes/private"), Some(1234), Some(5678)).unwrap();
@@ -179,7 +227,13 @@ fn build_rich_tree(root: &Path) -> usize {
                 stack.push(entry.path());
             } else if kind.is_file() {
                 n += 1;
-                set_mtime(&entry.path(), at(1_600_000_000 + n * 3_607, (n as u32 * 7_919_357) % 1_000_000_000));
+                set_mtime(
+                    &entry.path(),
+                    at(
+                        1_600_000_000 + n * 3_607,
+                        (n as u32 * 7_919_357) % 1_000_000_000,
+                    ),
+                );
             }
         }
     }
@@ -204,7 +258,13 @@ fn build_rich_tree(root: &Path) -> usize {
 }
 
 fn restore_json(env: &Env, snapshot: &str, target: &Path, includes: &[&str]) -> serde_json::Value {
-    let mut args = vec!["--json", "restore", snapshot, "--target", target.to_str().unwrap()];
+    let mut args = vec![
+        "--json",
+        "restore",
+        snapshot,
+        "--target",
+        target.to_str().unwrap(),
+    ];
     for inc in includes {
         args.extend(["--include", inc]);
     }
@@ -222,7 +282,11 @@ fn a_rich_tree_round_trips_exactly() {
     assert_eq!(summary["complete"], true, "{summary}");
     assert_eq!(summary["summary"]["files"], files as u64, "{summary}");
     assert_eq!(summary["summary"]["symlinks"], 8, "{summary}");
-    assert_eq!(summary["summary"]["skipped"].as_array().unwrap().len(), 0, "{summary}");
+    assert_eq!(
+        summary["summary"]["skipped"].as_array().unwrap().len(),
+        0,
+        "{summary}"
+    );
 
     let target = env.path("restored");
     let report = restore_json(&env, "latest", &target, &[]);
@@ -237,9 +301,15 @@ fn a_rich_tree_round_trips_exactly() {
     // No temporary files left behind anywhere in the target.
     let leftovers: Vec<_> = common::snapshot_tree(&target)
         .into_keys()
-        .filter(|p| p.file_name().is_some_and(|n| n.as_bytes().starts_with(b".firedrill")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.as_bytes().starts_with(b".firedrill"))
+        })
         .collect();
-    assert!(leftovers.is_empty(), "temporary files left in the target: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left in the target: {leftovers:?}"
+    );
 
     // Restoring again over the first restore gives the same tree (files are replaced).
     let again = restore_json(&env, "latest", &target, &[]);
@@ -289,17 +359,25 @@ fn a_sparse_file_over_4_gib_round_trips_and_stays_sparse() {
         let file = File::create(&path).unwrap();
         file.set_len(LEN).unwrap();
         file.write_all_at(&random_bytes(4096, 1), 0).unwrap();
-        file.write_all_at(&random_bytes(3000, 2), (2 << 30) + 1).unwrap();
+        file.write_all_at(&random_bytes(3000, 2), (2 << 30) + 1)
+            .unwrap();
         // Past the 4 GiB mark, ending 1000 bytes before the end: the tail stays a hole.
-        file.write_all_at(&random_bytes(5000, 3), LEN - 6000).unwrap();
+        file.write_all_at(&random_bytes(5000, 3), LEN - 6000)
+            .unwrap();
     }
     let meta = fs::metadata(&path).unwrap();
-    assert!(meta.blocks() * 512 < 64 << 20, "the source file should be sparse");
+    assert!(
+        meta.blocks() * 512 < 64 << 20,
+        "the source file should be sparse"
+    );
 
     let summary = env.backup(&src);
     assert_eq!(summary["summary"]["total_bytes"], LEN, "{summary}");
     let stored = summary["summary"]["stored_bytes_added"].as_u64().unwrap();
-    assert!(stored < 16 << 20, "4 GiB of zeros should deduplicate to almost nothing, stored {stored} bytes");
+    assert!(
+        stored < 16 << 20,
+        "4 GiB of zeros should deduplicate to almost nothing, stored {stored} bytes"
+    );
 
     let target = env.path("restored");
     let report = restore_json(&env, "latest", &target, &[]);
@@ -310,8 +388,15 @@ fn a_sparse_file_over_4_gib_round_trips_and_stays_sparse() {
     assert_eq!(restored_meta.mtime(), meta.mtime());
     assert_eq!(restored_meta.mode(), meta.mode());
     let used = restored_meta.blocks() * 512;
-    assert!(used < 64 << 20, "restored file should leave zero chunks as holes, but uses {used} bytes on disk");
-    assert_eq!(blake3_of(&path), blake3_of(&restored), "restored content differs");
+    assert!(
+        used < 64 << 20,
+        "restored file should leave zero chunks as holes, but uses {used} bytes on disk"
+    );
+    assert_eq!(
+        blake3_of(&path),
+        blake3_of(&restored),
+        "restored content differs"
+    );
 }
 
 fn small_tree(src: &Path) {
@@ -319,13 +404,19 @@ fn small_tree(src: &Path) {
     write(&src.join("docs/a.txt"), b"a");
     write(&src.join("docs/inner/b.txt"), &random_bytes(100 * KIB, 1));
     symlink("a.txt", src.join("docs/link")).unwrap();
-    write(&src.join("docsx/not-docs.txt"), b"shares a prefix with docs");
+    write(
+        &src.join("docsx/not-docs.txt"),
+        b"shares a prefix with docs",
+    );
     write(&src.join("photos/c.jpg"), &random_bytes(300 * KIB, 2));
     write(&src.join("photos/d.jpg"), &random_bytes(10, 3));
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }
@@ -344,7 +435,11 @@ fn restore_include_restores_only_that_subtree() {
     assert_eq!(report["files_restored"], 2, "{report}");
     assert_eq!(report["symlinks"], 1, "{report}");
     let root = restored_root(&target, &src);
-    assert_eq!(names_in(&root), vec!["docs"], "only the included subtree (not `docsx`, not `top.txt`)");
+    assert_eq!(
+        names_in(&root),
+        vec!["docs"],
+        "only the included subtree (not `docsx`, not `top.txt`)"
+    );
     assert_same_tree(&docs, &root.join("docs"));
 
     // Repeatable, and a single file can be included; a trailing slash is accepted.
@@ -357,12 +452,24 @@ fn restore_include_restores_only_that_subtree() {
     assert_eq!(names_in(&root.join("photos")), vec!["c.jpg"]);
     assert_eq!(names_in(&root.join("docs")), vec!["inner"]);
     assert_same_tree(&src.join("docs/inner"), &root.join("docs/inner"));
-    assert_eq!(fs::read(root.join("photos/c.jpg")).unwrap(), fs::read(&photo).unwrap());
+    assert_eq!(
+        fs::read(root.join("photos/c.jpg")).unwrap(),
+        fs::read(&photo).unwrap()
+    );
 
     // An include that matches nothing is a usage error, and restores nothing.
     let target = env.path("nothing");
     let missing = src.join("no-such-dir");
-    let run = env.run(&["restore", "latest", "--target", target.to_str().unwrap(), "--include", missing.to_str().unwrap()]).code(2);
+    let run = env
+        .run(&[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().unwrap(),
+            "--include",
+            missing.to_str().unwrap(),
+        ])
+        .code(2);
     assert!(run.stderr.contains("no-such-dir"), "{}", run.stderr);
     assert!(!restored_root(&target, &src).exists());
 }
@@ -384,13 +491,33 @@ fn restore_never_writes_through_a_symlink_in_the_target() {
     fs::create_dir_all(&root).unwrap();
     symlink(outside.path(), root.join("docs")).unwrap();
     let run = env.run(&["restore", "latest", "--target", target.to_str().unwrap()]);
-    assert_ne!(run.code, 0, "restore through a planted symlink must fail\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("symlink"), "the error should name the symlink: {}", run.stderr);
-    assert_eq!(names_in(outside.path()), Vec::<String>::new(), "restore wrote through the symlink");
+    assert_ne!(
+        run.code, 0,
+        "restore through a planted symlink must fail\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains("symlink"),
+        "the error should name the symlink: {}",
+        run.stderr
+    );
+    assert_eq!(
+        names_in(outside.path()),
+        Vec::<String>::new(),
+        "restore wrote through the symlink"
+    );
     let after = fs::metadata(outside.path()).unwrap();
-    assert_eq!(after.permissions().mode(), before.permissions().mode(), "restore changed the outside directory's mode");
+    assert_eq!(
+        after.permissions().mode(),
+        before.permissions().mode(),
+        "restore changed the outside directory's mode"
+    );
     assert_eq!((after.uid(), after.mtime()), (before.uid(), before.mtime()));
-    assert_eq!(fs::read_link(root.join("docs")).unwrap(), outside.path(), "the user's symlink is left alone");
+    assert_eq!(
+        fs::read_link(root.join("docs")).unwrap(),
+        outside.path(),
+        "the user's symlink is left alone"
+    );
 
     // The same with the symlink at an ancestor of the source path.
     let outside2 = tempfile::tempdir().unwrap();
@@ -399,8 +526,16 @@ fn restore_never_writes_through_a_symlink_in_the_target() {
     let first = src.components().nth(1).unwrap().as_os_str().to_owned();
     symlink(outside2.path(), target2.join(&first)).unwrap();
     let run = env.run(&["restore", "latest", "--target", target2.to_str().unwrap()]);
-    assert_ne!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
-    assert_eq!(names_in(outside2.path()), Vec::<String>::new(), "restore wrote through the symlink");
+    assert_ne!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(
+        names_in(outside2.path()),
+        Vec::<String>::new(),
+        "restore wrote through the symlink"
+    );
 
     // A symlink where a file goes is replaced by the file; its outside target is untouched.
     let outside3 = tempfile::tempdir().unwrap();
@@ -411,10 +546,19 @@ fn restore_never_writes_through_a_symlink_in_the_target() {
     fs::create_dir_all(&root3).unwrap();
     symlink(&victim, root3.join("top.txt")).unwrap();
     let run = env.run(&["restore", "latest", "--target", target3.to_str().unwrap()]);
-    assert_eq!(fs::read(&victim).unwrap(), b"must stay", "restore wrote through a symlink at a file's place");
+    assert_eq!(
+        fs::read(&victim).unwrap(),
+        b"must stay",
+        "restore wrote through a symlink at a file's place"
+    );
     assert_eq!(names_in(outside3.path()), vec!["victim"]);
     if run.code == 0 {
-        assert!(!fs::symlink_metadata(root3.join("top.txt")).unwrap().file_type().is_symlink());
+        assert!(
+            !fs::symlink_metadata(root3.join("top.txt"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read(root3.join("top.txt")).unwrap(), b"top");
     }
 }
@@ -432,9 +576,15 @@ fn a_single_file_as_the_source_round_trips() {
     let target = env.path("restored");
     restore_json(&env, "latest", &target, &[]);
     let restored = restored_root(&target, &file);
-    let (a, b) = (fs::metadata(&file).unwrap(), fs::metadata(&restored).unwrap());
+    let (a, b) = (
+        fs::metadata(&file).unwrap(),
+        fs::metadata(&restored).unwrap(),
+    );
     assert_eq!(fs::read(&restored).unwrap(), fs::read(&file).unwrap());
-    assert_eq!((b.mode(), b.mtime(), b.mtime_nsec()), (a.mode(), a.mtime(), a.mtime_nsec()));
+    assert_eq!(
+        (b.mode(), b.mtime(), b.mtime_nsec()),
+        (a.mode(), a.mtime(), a.mtime_nsec())
+    );
 }
 
 #[test]
@@ -456,6 +606,10 @@ fn a_source_reached_through_a_symlinked_directory_restores_real_directory_metada
     // `link` is restored as the directory the path went through, not with the symlink's
     // own lstat mode (0777): a restore must never create a world-writable directory the
     // source did not have.
-    let mode = fs::symlink_metadata(restored.parent().unwrap()).unwrap().permissions().mode() & 0o7777;
+    let mode = fs::symlink_metadata(restored.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
     assert_eq!(mode, 0o750, "restored ancestor directory has mode {mode:o}");
 }

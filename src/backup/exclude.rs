@@ -14,7 +14,10 @@ pub struct Excludes {
 
 impl Excludes {
     pub fn new(patterns: &[String], files: &[std::path::PathBuf]) -> Result<Self> {
-        let mut all: Vec<(String, String)> = patterns.iter().map(|p| ("--exclude".to_string(), p.clone())).collect();
+        let mut all: Vec<(String, String)> = patterns
+            .iter()
+            .map(|p| ("--exclude".to_string(), p.clone()))
+            .collect();
         for file in files {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 Error::Usage(format!("cannot read exclude file {}: {e}", file.display()))
@@ -28,20 +31,30 @@ impl Excludes {
         }
         let (mut by_path, mut by_name) = (GlobSetBuilder::new(), GlobSetBuilder::new());
         for (origin, pattern) in all {
-            let glob = Glob::new(pattern.trim_end_matches('/'))
-                .map_err(|e| Error::Usage(format!("{origin}: bad exclude pattern {pattern:?}: {e}")))?;
+            let glob = Glob::new(pattern.trim_end_matches('/')).map_err(|e| {
+                Error::Usage(format!("{origin}: bad exclude pattern {pattern:?}: {e}"))
+            })?;
             if pattern.contains('/') {
                 by_path.add(glob);
             } else {
                 by_name.add(glob);
             }
         }
-        let build = |b: GlobSetBuilder| b.build().map_err(|e| Error::Usage(format!("exclude patterns: {e}")));
-        Ok(Excludes { by_path: build(by_path)?, by_name: build(by_name)? })
+        let build = |b: GlobSetBuilder| {
+            b.build()
+                .map_err(|e| Error::Usage(format!("exclude patterns: {e}")))
+        };
+        Ok(Excludes {
+            by_path: build(by_path)?,
+            by_name: build(by_name)?,
+        })
     }
 
     pub fn is_excluded(&self, path: &Path) -> bool {
-        self.by_path.is_match(path) || path.file_name().is_some_and(|name| self.by_name.is_match(name))
+        self.by_path.is_match(path)
+            || path
+                .file_name()
+                .is_some_and(|name| self.by_name.is_match(name))
     }
 }
 

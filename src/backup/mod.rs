@@ -48,7 +48,11 @@ impl BackupOutcome {
     }
 }
 
-pub async fn backup(repo: &Repository, options: &BackupOptions, progress: Progress) -> Result<BackupOutcome> {
+pub async fn backup(
+    repo: &Repository,
+    options: &BackupOptions,
+    progress: Progress,
+) -> Result<BackupOutcome> {
     let lock = repo.lock(false, "backup").await?;
     let result = run(repo, options, progress).await;
     let released = lock.release().await;
@@ -59,7 +63,9 @@ pub async fn backup(repo: &Repository, options: &BackupOptions, progress: Progre
 
 fn absolute_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if paths.is_empty() {
-        return Err(Error::Usage("nothing to back up: give at least one path".into()));
+        return Err(Error::Usage(
+            "nothing to back up: give at least one path".into(),
+        ));
     }
     let mut out = Vec::new();
     for path in paths {
@@ -80,10 +86,20 @@ fn path_strings(paths: &[PathBuf]) -> Vec<String> {
 /// The newest snapshot of the same host and paths: its unchanged files are not re-read.
 async fn find_parent(repo: &Repository, paths: &[String]) -> Result<Option<(Id, Snapshot)>> {
     let host = crate::host::hostname();
-    Ok(repo.snapshots().await?.into_iter().rev().find(|(_, s)| s.host == host && s.paths == paths))
+    Ok(repo
+        .readable_snapshots()
+        .await?
+        .0
+        .into_iter()
+        .rev()
+        .find(|(_, s)| s.host == host && s.paths == paths))
 }
 
-async fn parent_files(repo: &Repository, index: &MasterIndex, tree: Id) -> Result<HashMap<PathBuf, Node>> {
+async fn parent_files(
+    repo: &Repository,
+    index: &MasterIndex,
+    tree: Id,
+) -> Result<HashMap<PathBuf, Node>> {
     let mut files = HashMap::new();
     let mut stack = vec![(PathBuf::from("/"), tree)];
     while let Some((dir, id)) = stack.pop() {
@@ -116,7 +132,11 @@ impl TreeSaver {
                 Some(w) => w,
                 None => self.writer.insert(self.shared.new_pack(BlobKind::Tree)?),
             };
-            writer.add(id, bytes.len() as u32, encode_blob(&bytes, self.shared.level))?;
+            writer.add(
+                id,
+                bytes.len() as u32,
+                encode_blob(&bytes, self.shared.level),
+            )?;
             if writer.len() >= self.shared.pack_size {
                 self.flush().await?;
             }
@@ -126,7 +146,10 @@ impl TreeSaver {
 
     async fn flush(&mut self) -> Result<()> {
         if let Some(writer) = self.writer.take().filter(|w| !w.is_empty()) {
-            self.packs.send(writer.finish()?).await.map_err(|_| Error::Other("backup aborted: upload failed".into()))?;
+            self.packs
+                .send(writer.finish()?)
+                .await
+                .map_err(|_| Error::Other("backup aborted: upload failed".into()))?;
         }
         Ok(())
     }
@@ -174,8 +197,14 @@ fn build_dir<'a>(
                         None => synthetic_dir(name, subtree),
                     });
                 }
-                PlanEntry::File { meta, path, pending } => {
-                    let result = pending.await.map_err(|_| Error::Other("a backup worker stopped unexpectedly".into()))?;
+                PlanEntry::File {
+                    meta,
+                    path,
+                    pending,
+                } => {
+                    let result = pending
+                        .await
+                        .map_err(|_| Error::Other("a backup worker stopped unexpectedly".into()))?;
                     match result {
                         Ok(outcome) => {
                             if parent.contains_key(&path) {
@@ -191,13 +220,19 @@ fn build_dir<'a>(
                             state.summary.bytes_read += outcome.size;
                             let mut node = node_meta(
                                 name,
-                                NodeKind::File { content: outcome.content, blake3: outcome.blake3 },
+                                NodeKind::File {
+                                    content: outcome.content,
+                                    blake3: outcome.blake3,
+                                },
                                 &meta,
                             );
                             node.size = outcome.size;
                             tree.nodes.push(node);
                         }
-                        Err(error) => state.skipped.push(SkippedEntry { path: path.display().to_string(), error }),
+                        Err(error) => state.skipped.push(SkippedEntry {
+                            path: path.display().to_string(),
+                            error,
+                        }),
                     }
                 }
                 PlanEntry::Reused(mut node) => {
@@ -213,7 +248,8 @@ fn build_dir<'a>(
                 }
                 PlanEntry::Symlink { meta, target } => {
                     state.summary.symlinks += 1;
-                    tree.nodes.push(node_meta(name, NodeKind::Symlink { target }, &meta));
+                    tree.nodes
+                        .push(node_meta(name, NodeKind::Symlink { target }, &meta));
                 }
             }
         }
@@ -221,17 +257,22 @@ fn build_dir<'a>(
     })
 }
 
-async fn run(repo: &Repository, options: &BackupOptions, progress: Progress) -> Result<BackupOutcome> {
+async fn run(
+    repo: &Repository,
+    options: &BackupOptions,
+    progress: Progress,
+) -> Result<BackupOutcome> {
     let started = Instant::now();
     let time = jiff::Timestamp::now();
     let sources = absolute_sources(&options.paths)?;
     let excludes = Excludes::new(&options.excludes, &options.exclude_files)?;
     let paths = path_strings(&sources);
-    let index = Arc::new(repo.load_index().await?);
-    let parent = if options.force_read { None } else { find_parent(repo, &paths).await? };
+    // A damaged index object only costs dedup: its blobs are stored again.
+    let index = Arc::new(repo.load_index_tolerant().await?.0);
+    let parent = find_parent(repo, &paths).await?;
     let parent_map = Arc::new(match &parent {
-        Some((_, snap)) => parent_files(repo, &index, snap.tree).await?,
-        None => HashMap::new(),
+        Some((_, snap)) if !options.force_read => parent_files(repo, &index, snap.tree).await?,
+        _ => HashMap::new(),
     });
 
     let walked = {
@@ -245,7 +286,10 @@ async fn run(repo: &Repository, options: &BackupOptions, progress: Progress) -> 
                 skipped: Vec::new(),
                 stats: Default::default(),
             };
-            let mut root = DirPlan { meta: None, children: Default::default() };
+            let mut root = DirPlan {
+                meta: None,
+                children: Default::default(),
+            };
             for source in &sources {
                 walker.add_source(&mut root, source);
             }
@@ -258,7 +302,11 @@ async fn run(repo: &Repository, options: &BackupOptions, progress: Progress) -> 
     if root.children.is_empty() {
         return Err(Error::Usage(format!(
             "nothing to back up: {}",
-            walk_skipped.iter().map(|s| format!("{}: {}", s.path, s.error)).collect::<Vec<_>>().join("; ")
+            walk_skipped
+                .iter()
+                .map(|s| format!("{}: {}", s.path, s.error))
+                .collect::<Vec<_>>()
+                .join("; ")
         )));
     }
     progress.set_totals(stats.bytes_to_read, stats.files_to_read);
@@ -290,7 +338,9 @@ async fn run(repo: &Repository, options: &BackupOptions, progress: Progress) -> 
     drop(blob_tx);
     for _ in 0..workers {
         let (shared, blob_rx, pack_tx) = (shared.clone(), blob_rx.clone(), pack_tx.clone());
-        threads.push(std::thread::spawn(move || workers::blob_worker(shared, blob_rx, pack_tx)));
+        threads.push(std::thread::spawn(move || {
+            workers::blob_worker(shared, blob_rx, pack_tx)
+        }));
     }
     let feeder = std::thread::spawn(move || {
         for job in jobs {
@@ -300,18 +350,30 @@ async fn run(repo: &Repository, options: &BackupOptions, progress: Progress) -> 
         }
     });
 
-    let mut saver = TreeSaver { shared: shared.clone(), writer: None, packs: pack_tx };
+    let mut saver = TreeSaver {
+        shared: shared.clone(),
+        writer: None,
+        packs: pack_tx,
+    };
     let mut state = BuildState::default();
     let built = build_dir(root, &mut saver, &mut state, &parent_map).await;
     let flushed = saver.flush().await;
     drop(saver);
     let joined = tokio::task::spawn_blocking(move || {
         let _ = feeder.join();
-        threads.into_iter().map(|t| t.join().unwrap_or_else(|_| Err(Error::Other("a backup worker panicked".into())))).collect::<Vec<_>>()
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(Error::Other("a backup worker panicked".into())))
+            })
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| Error::Other(e.to_string()))?;
-    let uploaded = uploader.await.map_err(|e| Error::Other(format!("uploader stopped: {e}")))?;
+    let uploaded = uploader
+        .await
+        .map_err(|e| Error::Other(format!("uploader stopped: {e}")))?;
     progress.finish();
     // The first real failure explains the others (closed channels, aborted workers).
     let upload_stats = uploaded?;
@@ -339,5 +401,9 @@ async fn run(repo: &Repository, options: &BackupOptions, progress: Progress) -> 
         summary,
     };
     let snapshot_id = repo.save_snapshot(&snapshot).await?;
-    Ok(BackupOutcome { snapshot_id, snapshot, changed_while_reading: state.changed_while_reading })
+    Ok(BackupOutcome {
+        snapshot_id,
+        snapshot,
+        changed_while_reading: state.changed_while_reading,
+    })
 }

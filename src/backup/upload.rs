@@ -21,7 +21,10 @@ pub struct UploadStats {
     pub bytes: u64,
 }
 
-pub async fn upload_packs(repo: Repository, mut packs: mpsc::Receiver<FinishedPack>) -> Result<UploadStats> {
+pub async fn upload_packs(
+    repo: Repository,
+    mut packs: mpsc::Receiver<FinishedPack>,
+) -> Result<UploadStats> {
     let mut in_flight: JoinSet<Result<IndexedPack>> = JoinSet::new();
     let mut pending = IndexFile::default();
     let mut stats = UploadStats::default();
@@ -44,7 +47,10 @@ pub async fn upload_packs(repo: Repository, mut packs: mpsc::Receiver<FinishedPa
         in_flight.spawn(async move {
             let indexed = IndexedPack::from_finished(&pack);
             // Create-only: an existing pack of that name has these exact bytes already.
-            match store.put(&pack_key(&pack.id), pack.bytes, PutMode::CreateOnly).await {
+            match store
+                .put(&pack_key(&pack.id), pack.bytes, PutMode::CreateOnly)
+                .await
+            {
                 Ok(()) => Ok(indexed),
                 Err(crate::store::StoreError::AlreadyExists { .. }) => Ok(indexed),
                 Err(e) => Err(e.into()),

@@ -31,9 +31,16 @@ pub struct FileJob {
 
 pub enum PlanEntry {
     Dir(DirPlan),
-    File { meta: Metadata, path: PathBuf, pending: oneshot::Receiver<FileResult> },
+    File {
+        meta: Metadata,
+        path: PathBuf,
+        pending: oneshot::Receiver<FileResult>,
+    },
     Reused(Node),
-    Symlink { meta: Metadata, target: RawName },
+    Symlink {
+        meta: Metadata,
+        target: RawName,
+    },
 }
 
 pub struct DirPlan {
@@ -75,7 +82,10 @@ pub fn node_meta(name: RawName, kind: NodeKind, meta: &Metadata) -> Node {
 
 impl Walker<'_> {
     fn skip(&mut self, path: &Path, error: impl ToString) {
-        self.skipped.push(SkippedEntry { path: path.display().to_string(), error: error.to_string() });
+        self.skipped.push(SkippedEntry {
+            path: path.display().to_string(),
+            error: error.to_string(),
+        });
     }
 
     /// Adds one source path (absolute) under `root`, creating the directories above it.
@@ -98,7 +108,12 @@ impl Walker<'_> {
             so_far.push(component);
             let name = component.as_os_str().as_bytes().to_vec();
             let entry = dir.children.entry(name).or_insert_with(|| {
-                PlanEntry::Dir(DirPlan { meta: fs::symlink_metadata(&so_far).ok(), children: BTreeMap::new() })
+                // Directories above a source are recorded as what they lead to: a symlinked
+                // ancestor restores as the real directory, with the real directory's mode.
+                PlanEntry::Dir(DirPlan {
+                    meta: fs::metadata(&so_far).ok(),
+                    children: BTreeMap::new(),
+                })
             });
             let PlanEntry::Dir(next) = entry else { return };
             dir = next;
@@ -119,14 +134,35 @@ impl Walker<'_> {
             PlanEntry::Dir(self.walk_dir(path, meta))
         } else if file_type.is_symlink() {
             match fs::read_link(path) {
-                Ok(target) => PlanEntry::Symlink { meta, target: RawName::from_os(target.as_os_str()) },
+                Ok(target) => PlanEntry::Symlink {
+                    meta,
+                    target: RawName::from_os(target.as_os_str()),
+                },
                 Err(e) => {
                     self.skip(path, e);
-                    PlanEntry::Reused(node_meta(RawName(Vec::new()), NodeKind::Symlink { target: RawName(Vec::new()) }, &meta))
+                    PlanEntry::Reused(node_meta(
+                        RawName(Vec::new()),
+                        NodeKind::Symlink {
+                            target: RawName(Vec::new()),
+                        },
+                        &meta,
+                    ))
                 }
             }
-        } else {
+        } else if file_type.is_file() {
             self.file_entry(path, meta)
+        } else {
+            self.skip(
+                path,
+                "not a regular file, directory or symlink (device, socket or fifo)",
+            );
+            PlanEntry::Reused(node_meta(
+                RawName(Vec::new()),
+                NodeKind::Symlink {
+                    target: RawName(Vec::new()),
+                },
+                &meta,
+            ))
         }
     }
 
@@ -148,12 +184,22 @@ impl Walker<'_> {
         let (done, pending) = oneshot::channel();
         self.stats.files_to_read += 1;
         self.stats.bytes_to_read += meta.len();
-        self.jobs.push(FileJob { path: path.to_path_buf(), done });
-        PlanEntry::File { meta, path: path.to_path_buf(), pending }
+        self.jobs.push(FileJob {
+            path: path.to_path_buf(),
+            done,
+        });
+        PlanEntry::File {
+            meta,
+            path: path.to_path_buf(),
+            pending,
+        }
     }
 
     fn walk_dir(&mut self, path: &Path, meta: Metadata) -> DirPlan {
-        let mut plan = DirPlan { meta: Some(meta), children: BTreeMap::new() };
+        let mut plan = DirPlan {
+            meta: Some(meta),
+            children: BTreeMap::new(),
+        };
         let entries = match fs::read_dir(path) {
             Ok(entries) => entries,
             Err(e) => {
@@ -186,7 +232,8 @@ impl Walker<'_> {
                 continue;
             }
             let item = self.entry(&child, meta);
-            plan.children.insert(entry.file_name().as_bytes().to_vec(), item);
+            plan.children
+                .insert(entry.file_name().as_bytes().to_vec(), item);
         }
         plan
     }

@@ -34,7 +34,10 @@ pub struct Shared {
 impl Shared {
     /// True if the caller is the first to see `id` and must store it.
     pub fn claim(&self, id: Id) -> bool {
-        self.claimed.lock().map(|mut set| set.insert(id)).unwrap_or(false)
+        self.claimed
+            .lock()
+            .map(|mut set| set.insert(id))
+            .unwrap_or(false)
     }
 
     pub fn new_pack(&self, kind: BlobKind) -> crate::Result<PackWriter> {
@@ -43,7 +46,11 @@ impl Shared {
     }
 }
 
-pub fn file_worker(shared: Arc<Shared>, jobs: Arc<Mutex<mpsc::Receiver<FileJob>>>, blobs: mpsc::SyncSender<BlobJob>) {
+pub fn file_worker(
+    shared: Arc<Shared>,
+    jobs: Arc<Mutex<mpsc::Receiver<FileJob>>>,
+    blobs: mpsc::SyncSender<BlobJob>,
+) {
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -83,7 +90,9 @@ fn split_in_memory(data: Vec<u8>, params: &ChunkerParams, seed: u64) -> Vec<Vec<
     if cuts.len() == 1 {
         return vec![data];
     }
-    cuts.into_iter().map(|(offset, length)| data[offset..offset + length].to_vec()).collect()
+    cuts.into_iter()
+        .map(|(offset, length)| data[offset..offset + length].to_vec())
+        .collect()
 }
 
 fn read_file(shared: &Shared, job: &FileJob, blobs: &mpsc::SyncSender<BlobJob>) -> FileResult {
@@ -93,14 +102,26 @@ fn read_file(shared: &Shared, job: &FileJob, blobs: &mpsc::SyncSender<BlobJob>) 
     let mut content = Vec::new();
     let mut size = 0u64;
     // Most files are small: read them whole rather than through a max-chunk-sized stream buffer.
-    let chunks: Box<dyn Iterator<Item = std::io::Result<Vec<u8>>>> = if before.len() <= u64::from(shared.chunker.max_size) {
-        let mut data = Vec::with_capacity(before.len() as usize);
-        Read::read_to_end(&mut (&file).take(u64::from(shared.chunker.max_size)), &mut data)
+    let chunks: Box<dyn Iterator<Item = std::io::Result<Vec<u8>>>> =
+        if before.len() <= u64::from(shared.chunker.max_size) {
+            let mut data = Vec::with_capacity(before.len() as usize);
+            Read::read_to_end(
+                &mut (&file).take(u64::from(shared.chunker.max_size)),
+                &mut data,
+            )
             .map_err(|e| format!("read failed: {e}"))?;
-        Box::new(split_in_memory(data, &shared.chunker, shared.keys.chunker_seed()).into_iter().map(Ok))
-    } else {
-        Box::new(Chunker::new(file, &shared.chunker, shared.keys.chunker_seed()))
-    };
+            Box::new(
+                split_in_memory(data, &shared.chunker, shared.keys.chunker_seed())
+                    .into_iter()
+                    .map(Ok),
+            )
+        } else {
+            Box::new(Chunker::new(
+                file,
+                &shared.chunker,
+                shared.keys.chunker_seed(),
+            ))
+        };
     for chunk in chunks {
         let chunk = chunk.map_err(|e| format!("read failed after {size} bytes: {e}"))?;
         hasher.update(&chunk);
@@ -109,16 +130,25 @@ fn read_file(shared: &Shared, job: &FileJob, blobs: &mpsc::SyncSender<BlobJob>) 
         let id = shared.keys.blob_id(&chunk);
         content.push(id);
         if shared.claim(id) {
-            blobs.send(BlobJob { id, data: chunk }).map_err(|_| ABORTED.to_string())?;
+            blobs
+                .send(BlobJob { id, data: chunk })
+                .map_err(|_| ABORTED.to_string())?;
         }
     }
     let changed_while_reading = match std::fs::metadata(&job.path) {
         Ok(after) => {
-            after.len() != before.len() || after.mtime() != before.mtime() || after.mtime_nsec() != before.mtime_nsec()
+            after.len() != before.len()
+                || after.mtime() != before.mtime()
+                || after.mtime_nsec() != before.mtime_nsec()
         }
         Err(_) => true,
     } || size != before.len();
-    Ok(FileOutcome { content, blake3: hasher.finalize().to_hex().to_string(), size, changed_while_reading })
+    Ok(FileOutcome {
+        content,
+        blake3: hasher.finalize().to_hex().to_string(),
+        size,
+        changed_while_reading,
+    })
 }
 
 pub fn blob_worker(
@@ -154,7 +184,9 @@ pub fn blob_worker(
 }
 
 fn send_pack(packs: &async_mpsc::Sender<FinishedPack>, pack: FinishedPack) -> crate::Result<()> {
-    packs.blocking_send(pack).map_err(|_| crate::Error::Other(ABORTED.into()))
+    packs
+        .blocking_send(pack)
+        .map_err(|_| crate::Error::Other(ABORTED.into()))
 }
 
 #[cfg(test)]

@@ -4,9 +4,15 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "firedrill", version, about = "Encrypted, deduplicated backups, replicated and proven restorable by drills")]
-#[command(after_help = "Exit codes: 0 success, 1 damage found by a verification, 2 usage or configuration error, 3 any other failure.\n\
-Secrets: the passphrase comes from FIREDRILL_PASSWORD, FIREDRILL_PASSWORD_FILE or a terminal prompt, never from an argument.")]
+#[command(
+    name = "firedrill",
+    version,
+    about = "Encrypted, deduplicated backups, replicated and proven restorable by drills"
+)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 damage found by a verification, 2 usage or configuration error, 3 any other failure.\n\
+Secrets: the passphrase comes from FIREDRILL_PASSWORD, FIREDRILL_PASSWORD_FILE or a terminal prompt, never from an argument."
+)]
 pub struct Cli {
     /// Repository location: a path or file:///path.
     #[arg(long, short = 'r', global = true, env = "FIREDRILL_REPO")]

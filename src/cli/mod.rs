@@ -36,13 +36,23 @@ impl Context {
     }
 
     fn key_file(&self) -> Option<PathBuf> {
-        self.cli.key_file.clone().or_else(|| self.config.as_ref().and_then(|c| c.repository.key_file.clone()))
+        self.cli.key_file.clone().or_else(|| {
+            self.config
+                .as_ref()
+                .and_then(|c| c.repository.key_file.clone())
+        })
     }
 
     fn sources(&self) -> (Option<PathBuf>, String, Option<PathBuf>) {
         let repo = self.config.as_ref().map(|c| &c.repository);
-        let env = repo.and_then(|r| r.password_env.clone()).unwrap_or_else(|| "FIREDRILL_PASSWORD".into());
-        (self.key_file(), env, repo.and_then(|r| r.password_file.clone()))
+        let env = repo
+            .and_then(|r| r.password_env.clone())
+            .unwrap_or_else(|| "FIREDRILL_PASSWORD".into());
+        (
+            self.key_file(),
+            env,
+            repo.and_then(|r| r.password_file.clone()),
+        )
     }
 
     pub fn secret(&self) -> Result<SlotSecret> {
@@ -81,7 +91,10 @@ impl Context {
     }
 
     pub fn progress(&self, label: &str) -> firedrill::progress::Progress {
-        firedrill::progress::Progress::bytes(!self.cli.quiet && firedrill::progress::interactive(), label)
+        firedrill::progress::Progress::bytes(
+            !self.cli.quiet && firedrill::progress::interactive(),
+            label,
+        )
     }
 }
 
@@ -89,12 +102,26 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+            if code != exit::SUCCESS && std::env::args().any(|a| a == "--json") {
+                let message = e.render().to_string();
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": message.trim(), "exit_code": code })
+                );
+            }
             let _ = e.print();
             return code;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("firedrill: cannot start: {e}");
@@ -114,7 +141,10 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             if json {
-                println!("{}", serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() })
+                );
             }
             eprintln!("firedrill: {e}");
             e.exit_code()

@@ -14,7 +14,9 @@ pub fn bytes(n: u64) -> String {
 }
 
 pub fn local_time(t: jiff::Timestamp) -> String {
-    t.to_zoned_datetime(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    t.to_zoned_datetime(jiff::tz::TimeZone::system())
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 pub fn rate(bytes: u64, secs: f64) -> String {

@@ -15,12 +15,19 @@ pub struct SecretSources<'a> {
 }
 
 fn read_password_file(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Usage(format!("cannot read the passphrase file {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the passphrase file {}: {e}",
+            path.display()
+        ))
+    })?;
     let pass = text.strip_suffix('\n').unwrap_or(&text);
     let pass = pass.strip_suffix('\r').unwrap_or(pass);
     if pass.is_empty() {
-        return Err(Error::Usage(format!("the passphrase file {} is empty", path.display())));
+        return Err(Error::Usage(format!(
+            "the passphrase file {} is empty",
+            path.display()
+        )));
     }
     Ok(pass.to_string())
 }
@@ -42,7 +49,10 @@ pub fn existing_secret(sources: &SecretSources) -> Result<SlotSecret> {
 pub fn passphrase(sources: &SecretSources, prompt: &str, confirm: bool) -> Result<String> {
     if let Ok(pass) = std::env::var(sources.password_env) {
         if pass.is_empty() {
-            return Err(Error::Usage(format!("{} is set but empty", sources.password_env)));
+            return Err(Error::Usage(format!(
+                "{} is set but empty",
+                sources.password_env
+            )));
         }
         return Ok(pass);
     }
@@ -58,12 +68,14 @@ pub fn passphrase(sources: &SecretSources, prompt: &str, confirm: bool) -> Resul
             sources.password_env, sources.password_file_env
         )));
     }
-    let first = rpassword::prompt_password(prompt).map_err(|e| Error::Usage(format!("reading the passphrase: {e}")))?;
+    let first = rpassword::prompt_password(prompt)
+        .map_err(|e| Error::Usage(format!("reading the passphrase: {e}")))?;
     if first.is_empty() {
         return Err(Error::Usage("empty passphrase".into()));
     }
     if confirm {
-        let again = rpassword::prompt_password("Repeat it: ").map_err(|e| Error::Usage(format!("reading the passphrase: {e}")))?;
+        let again = rpassword::prompt_password("Repeat it: ")
+            .map_err(|e| Error::Usage(format!("reading the passphrase: {e}")))?;
         if again != first {
             return Err(Error::Usage("the passphrases do not match".into()));
         }

@@ -11,8 +11,8 @@ mod keyslot;
 pub use id::{Id, ParseIdError};
 pub use keyslot::{KdfParams, KeySlot, KeySlotKind, SlotSecret, read_key_file, write_new_key_file};
 
-use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{AeadInOut, KeyInit};
 
 pub const MASTER_KEY_LEN: usize = 32;
 pub const SALT_LEN: usize = 32;
@@ -20,7 +20,9 @@ pub const TAG_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
-    #[error("authentication failed: the data was altered, truncated, swapped, or encrypted with another key")]
+    #[error(
+        "authentication failed: the data was altered, truncated, swapped, or encrypted with another key"
+    )]
     Authentication,
     #[error("the system random number generator failed: {0}")]
     Random(String),
@@ -89,12 +91,18 @@ pub struct RepoKeys {
 
 impl RepoKeys {
     pub fn derive(master: &MasterKey, repo_id: Id) -> Self {
-        let object_root = blake3::derive_key("firedrill 2026-11 object root key", master.as_bytes());
+        let object_root =
+            blake3::derive_key("firedrill 2026-11 object root key", master.as_bytes());
         let id_key = blake3::derive_key("firedrill 2026-11 chunk id key", master.as_bytes());
         let seed = blake3::derive_key("firedrill 2026-11 chunker seed", master.as_bytes());
         let mut seed8 = [0u8; 8];
         seed8.copy_from_slice(&seed[..8]);
-        RepoKeys { object_root, id_key, chunker_seed: u64::from_le_bytes(seed8), repo_id }
+        RepoKeys {
+            object_root,
+            id_key,
+            chunker_seed: u64::from_le_bytes(seed8),
+            repo_id,
+        }
     }
 
     /// Chunk and tree ids: keyed so that ids reveal nothing about content to a store.
@@ -122,7 +130,11 @@ impl RepoKeys {
         material[32..].copy_from_slice(salt);
         let subkey = blake3::derive_key("firedrill 2026-11 object subkey", &material);
         let cipher = Aes256Gcm::new(&subkey.into());
-        ObjectCipher { cipher, salt: *salt, repo_id: self.repo_id }
+        ObjectCipher {
+            cipher,
+            salt: *salt,
+            repo_id: self.repo_id,
+        }
     }
 }
 
@@ -160,13 +172,25 @@ impl ObjectCipher {
 
     /// Encrypts `buf` in place and appends the tag. `offset` must be the piece's position
     /// in its object: it is the nonce, so the caller must never seal two pieces at one offset.
-    pub fn seal(&self, offset: u64, kind: PieceKind, binding: &[u8], buf: &mut Vec<u8>) -> Result<(), CryptoError> {
+    pub fn seal(
+        &self,
+        offset: u64,
+        kind: PieceKind,
+        binding: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
         self.cipher
             .encrypt_in_place(&nonce_for(offset), &self.aad(kind, binding), buf)
             .map_err(|_| CryptoError::Authentication)
     }
 
-    pub fn open(&self, offset: u64, kind: PieceKind, binding: &[u8], buf: &mut Vec<u8>) -> Result<(), CryptoError> {
+    pub fn open(
+        &self,
+        offset: u64,
+        kind: PieceKind,
+        binding: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
         self.cipher
             .decrypt_in_place(&nonce_for(offset), &self.aad(kind, binding), buf)
             .map_err(|_| CryptoError::Authentication)
@@ -212,7 +236,9 @@ mod tests {
         let keys = keys();
         let sealer = keys.sealer().unwrap();
         let mut sealed = b"secret".to_vec();
-        sealer.seal(40, PieceKind::DataBlob, b"id-a", &mut sealed).unwrap();
+        sealer
+            .seal(40, PieceKind::DataBlob, b"id-a", &mut sealed)
+            .unwrap();
         let opener = keys.cipher_for(sealer.salt());
         for (offset, kind, binding) in [
             (40, PieceKind::TreeBlob, &b"id-a"[..]),
@@ -224,7 +250,12 @@ mod tests {
         }
         let other_repo = RepoKeys::derive(&MasterKey::from_bytes([7; 32]), Id::from([2; 32]));
         let mut buf = sealed.clone();
-        assert!(other_repo.cipher_for(sealer.salt()).open(40, PieceKind::DataBlob, b"id-a", &mut buf).is_err());
+        assert!(
+            other_repo
+                .cipher_for(sealer.salt())
+                .open(40, PieceKind::DataBlob, b"id-a", &mut buf)
+                .is_err()
+        );
     }
 
     #[test]
@@ -240,6 +271,9 @@ mod tests {
         let a = RepoKeys::derive(&MasterKey::from_bytes([1; 32]), Id::from([0; 32]));
         let b = RepoKeys::derive(&MasterKey::from_bytes([2; 32]), Id::from([0; 32]));
         assert_ne!(a.blob_id(b"same"), b.blob_id(b"same"));
-        assert_ne!(a.blob_id(b"same"), Id::from(*blake3::hash(b"same").as_bytes()));
+        assert_ne!(
+            a.blob_id(b"same"),
+            Id::from(*blake3::hash(b"same").as_bytes())
+        );
     }
 }

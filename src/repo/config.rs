@@ -17,18 +17,28 @@ pub struct ChunkerParams {
 
 impl Default for ChunkerParams {
     fn default() -> Self {
-        ChunkerParams { min_size: 256 * 1024, avg_size: 1024 * 1024, max_size: 4 * 1024 * 1024 }
+        ChunkerParams {
+            min_size: 256 * 1024,
+            avg_size: 1024 * 1024,
+            max_size: 4 * 1024 * 1024,
+        }
     }
 }
 
 impl ChunkerParams {
     pub fn validate(&self) -> Result<()> {
-        use fastcdc::v2020::{AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN};
-        let (min, avg, max) = (self.min_size as usize, self.avg_size as usize, self.max_size as usize);
+        use fastcdc::v2020::{
+            AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN,
+        };
+        let (min, avg, max) = (
+            self.min_size as usize,
+            self.avg_size as usize,
+            self.max_size as usize,
+        );
         let in_range = (MINIMUM_MIN..=MINIMUM_MAX).contains(&min)
             && (AVERAGE_MIN..=AVERAGE_MAX).contains(&avg)
             && (MAXIMUM_MIN..=MAXIMUM_MAX).contains(&max);
-        if !in_range || !(min <= avg && avg <= max) || [min, avg, max].iter().any(|v| v % 2 != 0) {
+        if !(in_range && min <= avg && avg <= max) || [min, avg, max].iter().any(|v| v % 2 != 0) {
             return Err(Error::Usage(format!(
                 "chunk sizes min {min} / avg {avg} / max {max} are invalid: need even sizes with \
                  {MINIMUM_MIN}..{MINIMUM_MAX} <= min <= avg <= max, avg in {AVERAGE_MIN}..{AVERAGE_MAX}, max <= {MAXIMUM_MAX}"
@@ -57,10 +67,16 @@ impl RepoConfig {
     pub fn validate(&self) -> Result<()> {
         self.chunker.validate()?;
         if !(1024 * 1024..=1024 * 1024 * 1024).contains(&self.pack_size) {
-            return Err(Error::Usage(format!("pack size {} must be between 1 MiB and 1 GiB", self.pack_size)));
+            return Err(Error::Usage(format!(
+                "pack size {} must be between 1 MiB and 1 GiB",
+                self.pack_size
+            )));
         }
         if !(-7..=22).contains(&self.compression_level) {
-            return Err(Error::Usage(format!("zstd level {} must be between -7 and 22", self.compression_level)));
+            return Err(Error::Usage(format!(
+                "zstd level {} must be between -7 and 22",
+                self.compression_level
+            )));
         }
         Ok(())
     }
@@ -74,7 +90,10 @@ impl RepoConfig {
     /// Reads the config, refusing a format this build does not know before anything else.
     pub fn from_bytes(bytes: &[u8], where_: &str) -> Result<Self> {
         let version: VersionOnly = serde_json::from_slice(bytes).map_err(|e| {
-            Error::damaged(format!("{where_}/config"), format!("not a firedrill repository config: {e}"))
+            Error::damaged(
+                format!("{where_}/config"),
+                format!("not a firedrill repository config: {e}"),
+            )
         })?;
         if version.format_version > FORMAT_VERSION {
             return Err(Error::Usage(format!(
@@ -85,7 +104,9 @@ impl RepoConfig {
         }
         let config: RepoConfig = serde_json::from_slice(bytes)
             .map_err(|e| Error::damaged(format!("{where_}/config"), format!("malformed: {e}")))?;
-        config.validate().map_err(|e| Error::damaged(format!("{where_}/config"), e.to_string()))?;
+        config
+            .validate()
+            .map_err(|e| Error::damaged(format!("{where_}/config"), e.to_string()))?;
         Ok(config)
     }
 }
@@ -115,8 +136,13 @@ mod tests {
     fn newer_format_is_refused_by_name() {
         let mut c = sample();
         c.format_version = 99;
-        let err = RepoConfig::from_bytes(&c.to_bytes(), "r").unwrap_err().to_string();
-        assert!(err.contains("format 99") && err.contains("upgrade"), "{err}");
+        let err = RepoConfig::from_bytes(&c.to_bytes(), "r")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("format 99") && err.contains("upgrade"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -43,13 +43,24 @@ impl IndexedPack {
             blobs: pack
                 .entries
                 .iter()
-                .map(|e| IndexedBlob { id: e.id, offset: e.offset, length: e.length, raw_length: e.raw_length })
+                .map(|e| IndexedBlob {
+                    id: e.id,
+                    offset: e.offset,
+                    length: e.length,
+                    raw_length: e.raw_length,
+                })
                 .collect(),
         }
     }
 
     pub fn entry(&self, blob: &IndexedBlob) -> PackEntry {
-        PackEntry { id: blob.id, kind: self.kind, offset: blob.offset, length: blob.length, raw_length: blob.raw_length }
+        PackEntry {
+            id: blob.id,
+            kind: self.kind,
+            offset: blob.offset,
+            length: blob.length,
+            raw_length: blob.raw_length,
+        }
     }
 }
 
@@ -83,7 +94,12 @@ pub struct PackSummary {
 impl MasterIndex {
     pub fn add_pack(&mut self, pack: &IndexedPack) {
         let slot = *self.pack_slots.entry(pack.id).or_insert_with(|| {
-            self.packs.push(PackSummary { id: pack.id, kind: pack.kind, salt: pack.salt, size: pack.size });
+            self.packs.push(PackSummary {
+                id: pack.id,
+                kind: pack.kind,
+                salt: pack.salt,
+                size: pack.size,
+            });
             (self.packs.len() - 1) as u32
         });
         for blob in &pack.blobs {
@@ -135,7 +151,13 @@ impl MasterIndex {
         let (pack, loc) = self.lookup(id)?;
         Some((
             pack.clone(),
-            PackEntry { id: *id, kind: pack.kind, offset: loc.offset, length: loc.length, raw_length: loc.raw_length },
+            PackEntry {
+                id: *id,
+                kind: pack.kind,
+                offset: loc.offset,
+                length: loc.length,
+                raw_length: loc.raw_length,
+            },
         ))
     }
 }

@@ -36,7 +36,11 @@ impl LockInfo {
     pub fn describe(&self) -> String {
         format!(
             "{} lock for {} by {}@{} pid {} since {}",
-            if self.exclusive { "exclusive" } else { "shared" },
+            if self.exclusive {
+                "exclusive"
+            } else {
+                "shared"
+            },
             self.purpose,
             self.user,
             self.host,
@@ -79,22 +83,32 @@ impl Repository {
         let mut out = Vec::new();
         for meta in list_all(self.store().as_ref(), "locks/").await? {
             if let Some(id) = super::id_from_key(&meta.key) {
-                let info = self.load_sealed::<LockInfo>(PieceKind::Lock, &meta.key).await;
+                let info = self
+                    .load_sealed::<LockInfo>(PieceKind::Lock, &meta.key)
+                    .await;
                 out.push((id, info));
             }
         }
         Ok(out)
     }
 
-    fn conflicts(&self, mine: &LockInfo, others: &[(Id, Result<LockInfo>)], my_id: Option<Id>) -> Option<String> {
+    fn conflicts(
+        &self,
+        mine: &LockInfo,
+        others: &[(Id, Result<LockInfo>)],
+        my_id: Option<Id>,
+    ) -> Option<String> {
         let now = jiff::Timestamp::now();
-        others.iter().filter(|(id, _)| Some(*id) != my_id).find_map(|(id, info)| match info {
-            Ok(other) if other.is_stale(now) => None,
-            Ok(other) if mine.exclusive || other.exclusive => Some(other.describe()),
-            Ok(_) => None,
-            Err(e) if e.is_not_found() => None,
-            Err(e) => Some(format!("unreadable lock {} ({e})", id.short())),
-        })
+        others
+            .iter()
+            .filter(|(id, _)| Some(*id) != my_id)
+            .find_map(|(id, info)| match info {
+                Ok(other) if other.is_stale(now) => None,
+                Ok(other) if mine.exclusive || other.exclusive => Some(other.describe()),
+                Ok(_) => None,
+                Err(e) if e.is_not_found() => None,
+                Err(e) => Some(format!("unreadable lock {} ({e})", id.short())),
+            })
     }
 
     pub async fn lock(&self, exclusive: bool, purpose: &str) -> Result<LockGuard> {
@@ -139,7 +153,11 @@ impl Repository {
                 }
             })
         };
-        Ok(LockGuard { repo: self.clone(), current, refresher })
+        Ok(LockGuard {
+            repo: self.clone(),
+            current,
+            refresher,
+        })
     }
 
     /// Removes stale locks (or every lock with `all`); returns what was removed.

@@ -30,7 +30,12 @@ pub struct InitOptions {
 
 impl Default for InitOptions {
     fn default() -> Self {
-        InitOptions { chunker: ChunkerParams::default(), pack_size: 16 << 20, compression_level: 3, kdf: KdfParams::default() }
+        InitOptions {
+            chunker: ChunkerParams::default(),
+            pack_size: 16 << 20,
+            compression_level: 3,
+            kdf: KdfParams::default(),
+        }
     }
 }
 
@@ -54,10 +59,16 @@ pub fn id_from_key(key: &str) -> Option<Id> {
 }
 
 impl Repository {
-    pub async fn init(store: Arc<dyn Store>, secret: &SlotSecret, options: &InitOptions) -> Result<Self> {
+    pub async fn init(
+        store: Arc<dyn Store>,
+        secret: &SlotSecret,
+        options: &InitOptions,
+    ) -> Result<Self> {
         let config = RepoConfig {
             format_version: FORMAT_VERSION,
-            id: Id::from(crate::crypto::random_bytes::<32>().map_err(|e| Error::Other(e.to_string()))?),
+            id: Id::from(
+                crate::crypto::random_bytes::<32>().map_err(|e| Error::Other(e.to_string()))?,
+            ),
             created: jiff::Timestamp::now(),
             chunker: options.chunker,
             pack_size: options.pack_size,
@@ -66,22 +77,37 @@ impl Repository {
         config.validate()?;
         match store.head(CONFIG_KEY).await {
             Ok(_) => {
-                return Err(Error::Usage(format!("{} already holds a repository", store.describe())));
+                return Err(Error::Usage(format!(
+                    "{} already holds a repository",
+                    store.describe()
+                )));
             }
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
         }
         let master = MasterKey::generate().map_err(|e| Error::Other(e.to_string()))?;
-        let slot = KeySlot::wrap(&master, &config.id, secret, options.kdf).map_err(|e| Error::Other(e.to_string()))?;
+        let slot = KeySlot::wrap(&master, &config.id, secret, options.kdf)
+            .map_err(|e| Error::Other(e.to_string()))?;
         let slot_id = put_slot(store.as_ref(), &slot).await?;
         // The config goes last and create-only: a repository exists once it is readable,
         // and two concurrent inits cannot both win.
-        store.put(CONFIG_KEY, config.to_bytes(), PutMode::CreateOnly).await.map_err(|e| match e {
-            StoreError::AlreadyExists { store, .. } => Error::Usage(format!("{store} already holds a repository")),
-            other => other.into(),
-        })?;
+        store
+            .put(CONFIG_KEY, config.to_bytes(), PutMode::CreateOnly)
+            .await
+            .map_err(|e| match e {
+                StoreError::AlreadyExists { store, .. } => {
+                    Error::Usage(format!("{store} already holds a repository"))
+                }
+                other => other.into(),
+            })?;
         let keys = RepoKeys::derive(&master, config.id);
-        Ok(Repository { store, config, keys, master, slot_id })
+        Ok(Repository {
+            store,
+            config,
+            keys,
+            master,
+            slot_id,
+        })
     }
 
     pub async fn read_config(store: &dyn Store) -> Result<RepoConfig> {
@@ -96,7 +122,7 @@ impl Repository {
 
     pub async fn open(store: Arc<dyn Store>, secret: &SlotSecret) -> Result<Self> {
         let config = Self::read_config(store.as_ref()).await?;
-        let slots = load_slots(store.as_ref()).await?;
+        let (slots, damaged) = load_slots(store.as_ref()).await?;
         let mut tried = 0;
         for (id, slot) in &slots {
             if slot.kind != secret.kind() {
@@ -106,17 +132,34 @@ impl Repository {
             let secret_ref = secret.clone();
             let slot = slot.clone();
             let repo_id = config.id;
-            let opened = tokio::task::spawn_blocking(move || slot.unwrap_key(&repo_id, &secret_ref))
-                .await
-                .map_err(|e| Error::Other(e.to_string()))?;
+            let opened =
+                tokio::task::spawn_blocking(move || slot.unwrap_key(&repo_id, &secret_ref))
+                    .await
+                    .map_err(|e| Error::Other(e.to_string()))?;
             match opened {
                 Ok(master) => {
                     let keys = RepoKeys::derive(&master, config.id);
-                    return Ok(Repository { store, config, keys, master, slot_id: *id });
+                    return Ok(Repository {
+                        store,
+                        config,
+                        keys,
+                        master,
+                        slot_id: *id,
+                    });
                 }
                 Err(crate::crypto::CryptoError::Authentication) => continue,
                 Err(e) => return Err(Error::damaged(key_slot_key(id), e.to_string())),
             }
+        }
+        if let Some((id, e)) = damaged.first() {
+            return Err(Error::damaged(
+                key_slot_key(id),
+                format!(
+                    "this key slot is damaged ({e}) and no intact slot opens with the given {}; \
+                     restore the slot from a replica or open with another key",
+                    secret.kind()
+                ),
+            ));
         }
         Err(Error::WrongKey(format!(
             "wrong {}: none of the {tried} {} key slot(s) of {} opens with it",
@@ -147,22 +190,27 @@ impl Repository {
     }
 
     pub async fn key_slots(&self) -> Result<Vec<(Id, KeySlot)>> {
-        load_slots(self.store.as_ref()).await
+        Ok(load_slots(self.store.as_ref()).await?.0)
     }
 
     pub async fn add_key_slot(&self, secret: &SlotSecret, kdf: KdfParams) -> Result<Id> {
-        let slot =
-            KeySlot::wrap(&self.master, &self.config.id, secret, kdf).map_err(|e| Error::Other(e.to_string()))?;
+        let slot = KeySlot::wrap(&self.master, &self.config.id, secret, kdf)
+            .map_err(|e| Error::Other(e.to_string()))?;
         put_slot(self.store.as_ref(), &slot).await
     }
 
     pub async fn remove_key_slot(&self, id: &Id) -> Result<()> {
         let slots = self.key_slots().await?;
         if !slots.iter().any(|(s, _)| s == id) {
-            return Err(Error::Usage(format!("no key slot {id} in {}", self.describe())));
+            return Err(Error::Usage(format!(
+                "no key slot {id} in {}",
+                self.describe()
+            )));
         }
         if slots.len() <= 1 {
-            return Err(Error::Usage("refusing to remove the last key slot: the repository would be unreadable".into()));
+            return Err(Error::Usage(
+                "refusing to remove the last key slot: the repository would be unreadable".into(),
+            ));
         }
         if *id == self.slot_id {
             return Err(Error::Usage(
@@ -174,15 +222,26 @@ impl Repository {
     }
 
     /// Stores a sealed object under `prefix/<BLAKE3 of its bytes>`.
-    pub async fn save_sealed<T: serde::Serialize>(&self, kind: PieceKind, prefix: &str, value: &T) -> Result<Id> {
+    pub async fn save_sealed<T: serde::Serialize>(
+        &self,
+        kind: PieceKind,
+        prefix: &str,
+        value: &T,
+    ) -> Result<Id> {
         let bytes = sealed::seal(&self.keys, kind, value)?;
         let id = Id::of_stored(&bytes);
-        self.store.put(&format!("{prefix}/{id}"), bytes, PutMode::Overwrite).await?;
+        self.store
+            .put(&format!("{prefix}/{id}"), bytes, PutMode::Overwrite)
+            .await?;
         Ok(id)
     }
 
     /// Loads a sealed object and checks that its bytes still hash to its name.
-    pub async fn load_sealed<T: serde::de::DeserializeOwned>(&self, kind: PieceKind, key: &str) -> Result<T> {
+    pub async fn load_sealed<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: PieceKind,
+        key: &str,
+    ) -> Result<T> {
         let bytes = self.store.get(key).await?;
         check_stored_hash(key, &bytes)?;
         sealed::open(&self.keys, kind, key, &bytes)
@@ -196,11 +255,34 @@ impl Repository {
         ids_under(self.store.as_ref(), "index/").await
     }
 
+    /// The index from every readable index object, and the damaged ones: restore and
+    /// backup carry on with what is readable (their losses are reported per file).
+    pub async fn load_index_tolerant(&self) -> Result<(MasterIndex, Vec<(Id, Error)>)> {
+        let ids = self.index_ids().await?;
+        let mut master = MasterIndex::default();
+        let loaded = crate::concurrency::map_bounded(ids.clone(), 8, |id| async move {
+            self.load_sealed::<IndexFile>(PieceKind::Index, &index_key(&id))
+                .await
+        })
+        .await;
+        let mut damaged = Vec::new();
+        for (id, file) in ids.iter().zip(loaded) {
+            match file {
+                Ok(file) => master.add_file(&file),
+                Err(e @ Error::Damaged { .. }) => damaged.push((*id, e)),
+                Err(e) => return Err(e),
+            }
+        }
+        master.index_ids = ids;
+        Ok((master, damaged))
+    }
+
     pub async fn load_index(&self) -> Result<MasterIndex> {
         let ids = self.index_ids().await?;
         let mut master = MasterIndex::default();
         let loaded = crate::concurrency::map_bounded(ids.clone(), 8, |id| async move {
-            self.load_sealed::<IndexFile>(PieceKind::Index, &index_key(&id)).await
+            self.load_sealed::<IndexFile>(PieceKind::Index, &index_key(&id))
+                .await
         })
         .await;
         for file in loaded {
@@ -215,13 +297,37 @@ impl Repository {
     }
 
     pub async fn load_snapshot(&self, id: &Id) -> Result<Snapshot> {
-        self.load_sealed(PieceKind::Snapshot, &snapshot_key(id)).await
+        self.load_sealed(PieceKind::Snapshot, &snapshot_key(id))
+            .await
     }
 
-    /// Every snapshot, oldest first.
+    /// Every readable snapshot, oldest first, and the damaged ones with their errors:
+    /// one damaged old snapshot must not block listing, `latest` or new backups.
+    pub async fn readable_snapshots(&self) -> Result<(Vec<(Id, Snapshot)>, Vec<(Id, Error)>)> {
+        let ids = self.snapshot_ids().await?;
+        let loaded = crate::concurrency::map_bounded(ids.clone(), 8, |id| async move {
+            self.load_snapshot(&id).await
+        })
+        .await;
+        let (mut ok, mut damaged) = (Vec::new(), Vec::new());
+        for (id, snap) in ids.into_iter().zip(loaded) {
+            match snap {
+                Ok(s) => ok.push((id, s)),
+                Err(e @ Error::Damaged { .. }) => damaged.push((id, e)),
+                Err(e) => return Err(e),
+            }
+        }
+        ok.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
+        Ok((ok, damaged))
+    }
+
+    /// Every snapshot, oldest first; fails on any damaged one (for forget and prune).
     pub async fn snapshots(&self) -> Result<Vec<(Id, Snapshot)>> {
         let ids = self.snapshot_ids().await?;
-        let loaded = crate::concurrency::map_bounded(ids.clone(), 8, |id| async move { self.load_snapshot(&id).await }).await;
+        let loaded = crate::concurrency::map_bounded(ids.clone(), 8, |id| async move {
+            self.load_snapshot(&id).await
+        })
+        .await;
         let mut out = Vec::with_capacity(ids.len());
         for (id, snap) in ids.into_iter().zip(loaded) {
             out.push((id, snap?));
@@ -231,17 +337,16 @@ impl Repository {
     }
 
     pub async fn save_snapshot(&self, snapshot: &Snapshot) -> Result<Id> {
-        self.save_sealed(PieceKind::Snapshot, "snapshots", snapshot).await
+        self.save_sealed(PieceKind::Snapshot, "snapshots", snapshot)
+            .await
     }
 
     /// Resolves `latest`, a full id or a unique prefix to one snapshot.
     pub async fn find_snapshot(&self, spec: &str) -> Result<(Id, Snapshot)> {
         if spec == "latest" {
-            return self
-                .snapshots()
-                .await?
-                .pop()
-                .ok_or_else(|| Error::Usage(format!("{} holds no snapshots yet", self.describe())));
+            return self.readable_snapshots().await?.0.pop().ok_or_else(|| {
+                Error::Usage(format!("{} holds no snapshots yet", self.describe()))
+            });
         }
         if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(Error::Usage(format!(
@@ -249,41 +354,61 @@ impl Repository {
             )));
         }
         let spec_lower = spec.to_ascii_lowercase();
-        let matches: Vec<Id> =
-            self.snapshot_ids().await?.into_iter().filter(|id| id.to_hex().starts_with(&spec_lower)).collect();
+        let matches: Vec<Id> = self
+            .snapshot_ids()
+            .await?
+            .into_iter()
+            .filter(|id| id.to_hex().starts_with(&spec_lower))
+            .collect();
         match matches.as_slice() {
             [id] => Ok((*id, self.load_snapshot(id).await?)),
-            [] => Err(Error::Usage(format!("no snapshot matches {spec:?} in {}", self.describe()))),
+            [] => Err(Error::Usage(format!(
+                "no snapshot matches {spec:?} in {}",
+                self.describe()
+            ))),
             many => Err(Error::Usage(format!(
                 "{spec:?} is ambiguous: it matches {} snapshots ({}); give more digits",
                 many.len(),
-                many.iter().map(|id| id.short()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|id| id.short())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
 
     /// Reads one blob through the index: a ranged get of just its bytes.
     pub async fn read_blob(&self, index: &MasterIndex, id: &Id) -> Result<Vec<u8>> {
-        let (pack, entry) = index
-            .entry_for(id)
-            .ok_or_else(|| Error::damaged(format!("blob {}", id.short()), "not in any index: its pack is missing"))?;
-        let key = pack_key(&pack.id);
-        let stored = self.store.get_range(&key, entry.offset, u64::from(entry.length)).await.map_err(|e| match e {
-            StoreError::NotFound { .. } => Error::damaged(&key, "pack is missing"),
-            StoreError::Other { detail, .. } if detail.contains("beyond the object's end") => {
-                Error::damaged(&key, "pack is truncated")
-            }
-            other => other.into(),
+        let (pack, entry) = index.entry_for(id).ok_or_else(|| {
+            Error::damaged(
+                format!("blob {}", id.short()),
+                "not in any index: its pack is missing",
+            )
         })?;
-        let keys = self.keys.clone();
-        tokio::task::spawn_blocking(move || pack::open_blob(&keys, &pack.salt, &entry, &stored, &key))
+        let key = pack_key(&pack.id);
+        let stored = self
+            .store
+            .get_range(&key, entry.offset, u64::from(entry.length))
             .await
-            .map_err(|e| Error::Other(e.to_string()))?
+            .map_err(|e| match e {
+                StoreError::NotFound { .. } => Error::damaged(&key, "pack is missing"),
+                StoreError::Other { detail, .. } if detail.contains("beyond the object's end") => {
+                    Error::damaged(&key, "pack is truncated")
+                }
+                other => other.into(),
+            })?;
+        let keys = self.keys.clone();
+        tokio::task::spawn_blocking(move || {
+            pack::open_blob(&keys, &pack.salt, &entry, &stored, &key)
+        })
+        .await
+        .map_err(|e| Error::Other(e.to_string()))?
     }
 
     pub async fn load_tree(&self, index: &MasterIndex, id: &Id) -> Result<Tree> {
         let bytes = self.read_blob(index, id).await?;
-        Tree::from_bytes(&bytes).map_err(|e| Error::damaged(format!("tree {}", id.short()), format!("malformed: {e}")))
+        Tree::from_bytes(&bytes)
+            .map_err(|e| Error::damaged(format!("tree {}", id.short()), format!("malformed: {e}")))
     }
 
     pub async fn pack_ids(&self) -> Result<Vec<(Id, u64)>> {
@@ -306,36 +431,63 @@ impl Repository {
 
 pub fn check_stored_hash(key: &str, bytes: &[u8]) -> Result<()> {
     match id_from_key(key) {
-        Some(expected) if Id::of_stored(bytes) != expected => {
-            Err(Error::damaged(key, "stored bytes do not match the object's name (corrupted or truncated)"))
-        }
+        Some(expected) if Id::of_stored(bytes) != expected => Err(Error::damaged(
+            key,
+            "stored bytes do not match the object's name (corrupted or truncated)",
+        )),
         _ => Ok(()),
     }
 }
 
 async fn ids_under(store: &dyn Store, prefix: &str) -> Result<Vec<Id>> {
-    Ok(list_all(store, prefix).await?.iter().filter_map(|m| id_from_key(&m.key)).collect())
+    Ok(list_all(store, prefix)
+        .await?
+        .iter()
+        .filter_map(|m| id_from_key(&m.key))
+        .collect())
 }
 
 async fn put_slot(store: &dyn Store, slot: &KeySlot) -> Result<Id> {
     let bytes = serde_json::to_vec_pretty(slot).map_err(|e| Error::Other(e.to_string()))?;
     let id = Id::of_stored(&bytes);
-    store.put(&key_slot_key(&id), bytes, PutMode::CreateOnly).await?;
+    store
+        .put(&key_slot_key(&id), bytes, PutMode::CreateOnly)
+        .await?;
     Ok(id)
 }
 
-async fn load_slots(store: &dyn Store) -> Result<Vec<(Id, KeySlot)>> {
+/// Intact slots, and the damaged ones with why: one broken slot must not lock out the others.
+async fn load_slots(store: &dyn Store) -> Result<(Vec<(Id, KeySlot)>, Vec<(Id, String)>)> {
     let mut slots = Vec::new();
+    let mut damaged = Vec::new();
     for id in ids_under(store, "keys/").await? {
         let key = key_slot_key(&id);
         let bytes = store.get(&key).await?;
-        check_stored_hash(&key, &bytes)?;
-        let slot: KeySlot =
-            serde_json::from_slice(&bytes).map_err(|e| Error::damaged(&key, format!("malformed key slot: {e}")))?;
-        slots.push((id, slot));
+        let parsed = check_stored_hash(&key, &bytes).and_then(|()| {
+            serde_json::from_slice::<KeySlot>(&bytes)
+                .map_err(|e| Error::damaged(&key, format!("malformed key slot: {e}")))
+        });
+        match parsed {
+            Ok(slot) => slots.push((id, slot)),
+            Err(Error::Damaged { detail, .. }) => damaged.push((id, detail)),
+            Err(e) => return Err(e),
+        }
+    }
+    if slots.is_empty() && !damaged.is_empty() {
+        let names: Vec<String> = damaged
+            .iter()
+            .map(|(id, why)| format!("{}: {why}", key_slot_key(id)))
+            .collect();
+        return Err(Error::damaged(
+            format!("{}/keys", store.describe()),
+            format!("every key slot is damaged: {}", names.join("; ")),
+        ));
     }
     if slots.is_empty() {
-        return Err(Error::damaged(format!("{}/keys", store.describe()), "the repository has no key slots"));
+        return Err(Error::damaged(
+            format!("{}/keys", store.describe()),
+            "the repository has no key slots",
+        ));
     }
-    Ok(slots)
+    Ok((slots, damaged))
 }

@@ -87,7 +87,12 @@ impl PackWriter {
         buf.push(VERSION);
         buf.push(kind_byte(kind));
         buf.extend_from_slice(cipher.salt());
-        Ok(PackWriter { cipher, kind, buf, entries: Vec::new() })
+        Ok(PackWriter {
+            cipher,
+            kind,
+            buf,
+            entries: Vec::new(),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -104,9 +109,16 @@ impl PackWriter {
         self.cipher
             .seal(offset, self.kind.piece(), id.as_bytes(), &mut encoded)
             .map_err(|e| Error::Other(e.to_string()))?;
-        let length = u32::try_from(encoded.len()).map_err(|_| Error::Other("blob too large".into()))?;
+        let length =
+            u32::try_from(encoded.len()).map_err(|_| Error::Other("blob too large".into()))?;
         self.buf.extend_from_slice(&encoded);
-        self.entries.push(PackEntry { id, kind: self.kind, offset, length, raw_length });
+        self.entries.push(PackEntry {
+            id,
+            kind: self.kind,
+            offset,
+            length,
+            raw_length,
+        });
         Ok(())
     }
 
@@ -123,7 +135,8 @@ impl PackWriter {
         self.cipher
             .seal(header_offset, PieceKind::PackHeader, &[], &mut header)
             .map_err(|e| Error::Other(e.to_string()))?;
-        let header_len = u32::try_from(header.len()).map_err(|_| Error::Other("pack header too large".into()))?;
+        let header_len = u32::try_from(header.len())
+            .map_err(|_| Error::Other("pack header too large".into()))?;
         self.buf.extend_from_slice(&header);
         self.buf.extend_from_slice(&header_len.to_le_bytes());
         Ok(FinishedPack {
@@ -165,22 +178,37 @@ pub fn salt_of(bytes: &[u8], name: &str) -> Result<[u8; SALT_LEN]> {
 pub fn read_header(keys: &RepoKeys, bytes: &[u8], name: &str) -> Result<Vec<PackEntry>> {
     let salt = salt_of(bytes, name)?;
     let damaged = |what: &str| Error::damaged(name, what.to_string());
-    let tail = bytes.len().checked_sub(4).filter(|&t| t >= PREFIX_LEN).ok_or_else(|| damaged("truncated pack"))?;
-    let header_len = u32::from_le_bytes([bytes[tail], bytes[tail + 1], bytes[tail + 2], bytes[tail + 3]]) as usize;
+    let tail = bytes
+        .len()
+        .checked_sub(4)
+        .filter(|&t| t >= PREFIX_LEN)
+        .ok_or_else(|| damaged("truncated pack"))?;
+    let header_len = u32::from_le_bytes([
+        bytes[tail],
+        bytes[tail + 1],
+        bytes[tail + 2],
+        bytes[tail + 3],
+    ]) as usize;
     let header_offset = tail
         .checked_sub(header_len)
         .filter(|&o| o >= PREFIX_LEN)
         .ok_or_else(|| damaged("pack header length points outside the pack (truncated?)"))?;
     let mut header = bytes[header_offset..tail].to_vec();
     keys.cipher_for(&salt)
-        .open(header_offset as u64, PieceKind::PackHeader, &[], &mut header)
+        .open(
+            header_offset as u64,
+            PieceKind::PackHeader,
+            &[],
+            &mut header,
+        )
         .map_err(|e| Error::damaged(name, format!("pack header: {e}")))?;
-    if header.len() % ENTRY_LEN != 0 {
+    if !header.len().is_multiple_of(ENTRY_LEN) {
         return Err(damaged("pack header has a partial entry"));
     }
     let mut entries = Vec::with_capacity(header.len() / ENTRY_LEN);
     for raw in header.chunks_exact(ENTRY_LEN) {
-        let kind = kind_from(raw[0]).ok_or_else(|| damaged("pack header names an unknown blob kind"))?;
+        let kind =
+            kind_from(raw[0]).ok_or_else(|| damaged("pack header names an unknown blob kind"))?;
         let mut id = [0u8; 32];
         id.copy_from_slice(&raw[1..33]);
         let offset = u64::from_le_bytes(raw[33..41].try_into().unwrap_or_default());
@@ -189,28 +217,55 @@ pub fn read_header(keys: &RepoKeys, bytes: &[u8], name: &str) -> Result<Vec<Pack
         if offset < PREFIX_LEN as u64 || offset + u64::from(length) > header_offset as u64 {
             return Err(damaged("pack header entry points outside the blob area"));
         }
-        entries.push(PackEntry { id: Id::from(id), kind, offset, length, raw_length });
+        entries.push(PackEntry {
+            id: Id::from(id),
+            kind,
+            offset,
+            length,
+            raw_length,
+        });
     }
     Ok(entries)
 }
 
 /// Decrypts, decompresses and checks one blob given its stored bytes.
 /// The keyed id of the plaintext must match: an intact but misplaced blob is refused too.
-pub fn open_blob(keys: &RepoKeys, salt: &[u8; SALT_LEN], entry: &PackEntry, stored: &[u8], name: &str) -> Result<Vec<u8>> {
+pub fn open_blob(
+    keys: &RepoKeys,
+    salt: &[u8; SALT_LEN],
+    entry: &PackEntry,
+    stored: &[u8],
+    name: &str,
+) -> Result<Vec<u8>> {
     let what = || format!("{name} blob {}", entry.id.short());
     if stored.len() != entry.length as usize || entry.raw_length > MAX_BLOB_LEN {
-        return Err(Error::damaged(what(), "stored blob length does not match the index"));
+        return Err(Error::damaged(
+            what(),
+            "stored blob length does not match the index",
+        ));
     }
     let mut buf = stored.to_vec();
     keys.cipher_for(salt)
-        .open(entry.offset, entry.kind.piece(), entry.id.as_bytes(), &mut buf)
+        .open(
+            entry.offset,
+            entry.kind.piece(),
+            entry.id.as_bytes(),
+            &mut buf,
+        )
         .map_err(|e| Error::damaged(what(), e.to_string()))?;
-    let (flag, payload) = buf.split_first().ok_or_else(|| Error::damaged(what(), "empty blob"))?;
+    let (flag, payload) = buf
+        .split_first()
+        .ok_or_else(|| Error::damaged(what(), "empty blob"))?;
     let raw = match *flag {
         FLAG_RAW => payload.to_vec(),
         FLAG_ZSTD => zstd::bulk::decompress(payload, entry.raw_length as usize)
             .map_err(|e| Error::damaged(what(), format!("decompression failed: {e}")))?,
-        other => return Err(Error::damaged(what(), format!("unknown blob encoding {other}"))),
+        other => {
+            return Err(Error::damaged(
+                what(),
+                format!("unknown blob encoding {other}"),
+            ));
+        }
     };
     if raw.len() != entry.raw_length as usize || keys.blob_id(&raw) != entry.id {
         return Err(Error::damaged(what(), "content does not match its id"));
@@ -250,15 +305,20 @@ mod tests {
     #[test]
     fn incompressible_blobs_are_stored_raw_and_damage_is_detected() {
         let keys = keys();
-        let random: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let random: Vec<u8> = (0..10_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         let encoded = encode_blob(&random, 3);
         let mut writer = PackWriter::new(&keys, BlobKind::Data, 1 << 16).unwrap();
-        writer.add(keys.blob_id(&random), random.len() as u32, encoded).unwrap();
+        writer
+            .add(keys.blob_id(&random), random.len() as u32, encoded)
+            .unwrap();
         let mut pack = writer.finish().unwrap();
         let entry = pack.entries[0];
         let mid = entry.offset as usize + 100;
         pack.bytes[mid] ^= 0xff;
-        let stored = &pack.bytes[entry.offset as usize..entry.offset as usize + entry.length as usize];
+        let stored =
+            &pack.bytes[entry.offset as usize..entry.offset as usize + entry.length as usize];
         assert!(open_blob(&keys, &pack.salt, &entry, stored, "p").is_err());
         for cut in [0, 10, pack.bytes.len() / 2, pack.bytes.len() - 1] {
             assert!(read_header(&keys, &pack.bytes[..cut], "p").is_err());
@@ -269,11 +329,14 @@ mod tests {
     fn a_blob_moved_to_another_id_is_refused() {
         let keys = keys();
         let mut writer = PackWriter::new(&keys, BlobKind::Data, 1 << 16).unwrap();
-        writer.add(keys.blob_id(b"a"), 1, encode_blob(b"a", 3)).unwrap();
+        writer
+            .add(keys.blob_id(b"a"), 1, encode_blob(b"a", 3))
+            .unwrap();
         let pack = writer.finish().unwrap();
         let mut entry = pack.entries[0];
         entry.id = keys.blob_id(b"b");
-        let stored = &pack.bytes[entry.offset as usize..entry.offset as usize + entry.length as usize];
+        let stored =
+            &pack.bytes[entry.offset as usize..entry.offset as usize + entry.length as usize];
         assert!(open_blob(&keys, &pack.salt, &entry, stored, "p").is_err());
     }
 }

@@ -14,8 +14,10 @@ const PREFIX_LEN: usize = 4 + 1 + 1 + SALT_LEN;
 const MAX_PLAINTEXT: u64 = 1 << 31;
 
 pub fn seal<T: Serialize>(keys: &RepoKeys, kind: PieceKind, value: &T) -> Result<Vec<u8>> {
-    let json = serde_json::to_vec(value).map_err(|e| Error::Other(format!("encoding {kind:?}: {e}")))?;
-    let mut body = zstd::bulk::compress(&json, 3).map_err(|e| Error::Other(format!("compressing: {e}")))?;
+    let json =
+        serde_json::to_vec(value).map_err(|e| Error::Other(format!("encoding {kind:?}: {e}")))?;
+    let mut body =
+        zstd::bulk::compress(&json, 3).map_err(|e| Error::Other(format!("compressing: {e}")))?;
     let cipher = keys.sealer().map_err(|e| Error::Other(e.to_string()))?;
     cipher
         .seal(PREFIX_LEN as u64, kind, &[], &mut body)
@@ -30,15 +32,26 @@ pub fn seal<T: Serialize>(keys: &RepoKeys, kind: PieceKind, value: &T) -> Result
 }
 
 /// Opens an object; `name` is the object's key, used in every error.
-pub fn open<T: DeserializeOwned>(keys: &RepoKeys, kind: PieceKind, name: &str, bytes: &[u8]) -> Result<T> {
+pub fn open<T: DeserializeOwned>(
+    keys: &RepoKeys,
+    kind: PieceKind,
+    name: &str,
+    bytes: &[u8],
+) -> Result<T> {
     if bytes.len() < PREFIX_LEN + TAG_LEN || &bytes[..4] != MAGIC {
         return Err(Error::damaged(name, "truncated or not a firedrill object"));
     }
     if bytes[4] != VERSION {
-        return Err(Error::damaged(name, format!("unknown object version {}", bytes[4])));
+        return Err(Error::damaged(
+            name,
+            format!("unknown object version {}", bytes[4]),
+        ));
     }
     if bytes[5] != kind as u8 {
-        return Err(Error::damaged(name, "object is of another kind than its name says (swapped?)"));
+        return Err(Error::damaged(
+            name,
+            "object is of another kind than its name says (swapped?)",
+        ));
     }
     let mut salt = [0u8; SALT_LEN];
     salt.copy_from_slice(&bytes[6..PREFIX_LEN]);
@@ -50,7 +63,8 @@ pub fn open<T: DeserializeOwned>(keys: &RepoKeys, kind: PieceKind, name: &str, b
     zstd::stream::read::Decoder::new(body.as_slice())
         .and_then(|d| d.take(MAX_PLAINTEXT).read_to_end(&mut json))
         .map_err(|e| Error::damaged(name, format!("decompression failed: {e}")))?;
-    serde_json::from_slice(&json).map_err(|e| Error::damaged(name, format!("malformed content: {e}")))
+    serde_json::from_slice(&json)
+        .map_err(|e| Error::damaged(name, format!("malformed content: {e}")))
 }
 
 /// The salt of a sealed object, for audits that no two objects share a subkey.

@@ -35,7 +35,9 @@ impl Serialize for RawName {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match std::str::from_utf8(&self.0) {
             Ok(text) => RawNameRepr::Text(text.to_string()),
-            Err(_) => RawNameRepr::Bytes { hex: hex::encode(&self.0) },
+            Err(_) => RawNameRepr::Bytes {
+                hex: hex::encode(&self.0),
+            },
         }
         .serialize(s)
     }
@@ -45,7 +47,9 @@ impl<'de> Deserialize<'de> for RawName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match RawNameRepr::deserialize(d)? {
             RawNameRepr::Text(text) => Ok(RawName(text.into_bytes())),
-            RawNameRepr::Bytes { hex } => hex::decode(hex).map(RawName).map_err(serde::de::Error::custom),
+            RawNameRepr::Bytes { hex } => hex::decode(hex)
+                .map(RawName)
+                .map_err(serde::de::Error::custom),
         }
     }
 }

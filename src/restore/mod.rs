@@ -114,27 +114,59 @@ impl Shared {
     }
 }
 
-fn group_by_pack(index: &MasterIndex, files: &[PlannedFile], shared: &Shared) -> Vec<PackJob> {
+fn group_by_pack(
+    index: &MasterIndex,
+    files: &[PlannedFile],
+    shared: &Shared,
+    why_missing: &str,
+) -> Vec<PackJob> {
     let mut packs: HashMap<Id, PackJob> = HashMap::new();
     let mut slots: HashMap<(Id, Id), usize> = HashMap::new();
     for (file_no, file) in files.iter().enumerate() {
-        let NodeKind::File { content, .. } = &file.node.kind else { continue };
+        let NodeKind::File { content, .. } = &file.node.kind else {
+            continue;
+        };
         let mut offset = 0u64;
         for id in content {
             let Some((pack, entry)) = index.entry_for(id) else {
-                shared.damage(file_no, format!("data blob {} is in no index (its pack is lost)", id.short()));
+                shared.damage(
+                    file_no,
+                    format!(
+                        "data blob {} is in no readable index ({why_missing})",
+                        id.short()
+                    ),
+                );
                 break;
             };
-            let job = packs.entry(pack.id).or_insert_with(|| PackJob { id: pack.id, salt: pack.salt, blobs: Vec::new() });
+            let job = packs.entry(pack.id).or_insert_with(|| PackJob {
+                id: pack.id,
+                salt: pack.salt,
+                blobs: Vec::new(),
+            });
             let slot = *slots.entry((pack.id, *id)).or_insert_with(|| {
-                job.blobs.push(BlobUse { entry, targets: Vec::new() });
+                job.blobs.push(BlobUse {
+                    entry,
+                    targets: Vec::new(),
+                });
                 job.blobs.len() - 1
             });
             job.blobs[slot].targets.push((file_no, offset));
             offset += u64::from(entry.raw_length);
         }
-        if offset != file.node.size && !shared.damaged.lock().map(|d| d.contains_key(&file_no)).unwrap_or(true) {
-            shared.damage(file_no, format!("its chunks add up to {offset} bytes, the snapshot says {}", file.node.size));
+        if offset != file.node.size
+            && !shared
+                .damaged
+                .lock()
+                .map(|d| d.contains_key(&file_no))
+                .unwrap_or(true)
+        {
+            shared.damage(
+                file_no,
+                format!(
+                    "its chunks add up to {offset} bytes, the snapshot says {}",
+                    file.node.size
+                ),
+            );
         }
     }
     let mut jobs: Vec<PackJob> = packs.into_values().collect();
@@ -149,7 +181,12 @@ fn group_by_pack(index: &MasterIndex, files: &[PlannedFile], shared: &Shared) ->
 async fn fetch_pack(repo: &Repository, job: PackJob, shared: Arc<Shared>) -> Result<u64> {
     let key = pack_key(&job.id);
     let start = job.blobs.first().map(|b| b.entry.offset).unwrap_or(0);
-    let end = job.blobs.iter().map(|b| b.entry.offset + u64::from(b.entry.length)).max().unwrap_or(0);
+    let end = job
+        .blobs
+        .iter()
+        .map(|b| b.entry.offset + u64::from(b.entry.length))
+        .max()
+        .unwrap_or(0);
     let fail_all = |why: String| {
         for blob in &job.blobs {
             for (file, _) in &blob.targets {
@@ -192,7 +229,9 @@ async fn fetch_pack(repo: &Repository, job: PackJob, shared: Arc<Shared>) -> Res
                 } else if !zero {
                     let path = &shared.temp_paths[*file];
                     let size = shared.single_size(*file);
-                    open_temp(path, size).and_then(|out| out.write_all_at(&data, *offset)).map_err(|e| Error::io(path, e))?;
+                    open_temp(path, size)
+                        .and_then(|out| out.write_all_at(&data, *offset))
+                        .map_err(|e| Error::io(path, e))?;
                 }
                 shared.progress.add_bytes(data.len() as u64);
             }
@@ -212,37 +251,60 @@ impl Shared {
 
 /// Opens a multi-chunk file's temporary copy, creating it at its full size on first use.
 fn open_temp(path: &Path, size: Option<u64>) -> std::io::Result<std::fs::File> {
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
         Ok(file) => {
             if let Some(size) = size {
                 file.set_len(size)?;
             }
             Ok(file)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::OpenOptions::new().write(true).open(path),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::OpenOptions::new().write(true).open(path)
+        }
         Err(e) => Err(e),
     }
 }
 
 /// A one-chunk file: its checksum is checked on the decrypted chunk, then it is written
 /// under a temporary name, given its metadata through the open descriptor, and renamed.
-fn place_single(shared: &Shared, file: usize, node: &crate::repo::tree::Node, expected: &str, data: &[u8]) -> Result<()> {
+fn place_single(
+    shared: &Shared,
+    file: usize,
+    node: &crate::repo::tree::Node,
+    expected: &str,
+    data: &[u8],
+) -> Result<()> {
     let actual = blake3::hash(data).to_hex();
     if actual.as_str() != expected {
-        shared.damage(file, format!("restored content does not match the snapshot's BLAKE3 {expected} (got {actual})"));
+        shared.damage(
+            file,
+            format!(
+                "restored content does not match the snapshot's BLAKE3 {expected} (got {actual})"
+            ),
+        );
         return Ok(());
     }
     let (temp, final_path) = (&shared.temp_paths[file], &shared.final_paths[file]);
     let written = (|| -> std::io::Result<()> {
         use std::io::Write;
         use std::os::unix::fs::PermissionsExt;
-        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(temp)?;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(temp)?;
         out.write_all(data)?;
         if shared.is_root {
             std::os::unix::fs::fchown(&out, Some(node.uid), Some(node.gid))?;
         }
         out.set_permissions(std::fs::Permissions::from_mode(node.mode & 0o7777))?;
-        out.set_times(std::fs::FileTimes::new().set_modified(safe_fs::system_time(node.mtime, node.mtime_nsec)))?;
+        out.set_times(
+            std::fs::FileTimes::new()
+                .set_modified(safe_fs::system_time(node.mtime, node.mtime_nsec)),
+        )?;
         drop(out);
         if std::fs::symlink_metadata(final_path).is_ok_and(|m| m.is_dir()) {
             return Err(std::io::Error::other("a directory is in the way"));
@@ -278,23 +340,49 @@ fn remove_temps(paths: &[PathBuf]) {
     }
 }
 
-async fn run(repo: &Repository, (snap_id, snapshot): (&Id, &Snapshot), options: &RestoreOptions, progress: Progress) -> Result<RestoreReport> {
+async fn run(
+    repo: &Repository,
+    (snap_id, snapshot): (&Id, &Snapshot),
+    options: &RestoreOptions,
+    progress: Progress,
+) -> Result<RestoreReport> {
     let started = Instant::now();
     let target = &options.target;
-    std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
-    let index = repo.load_index().await?;
-    let includes: Vec<PathBuf> =
-        options.includes.iter().map(|p| Path::new("/").join(p.strip_prefix("/").unwrap_or(p))).collect();
-    let RestorePlan { dirs, files, symlinks, problems } = plan::plan(repo, &index, snapshot.tree, &includes).await?;
-    let mut damaged: Vec<Problem> = problems.into_iter().map(|(path, problem)| Problem { path, problem }).collect();
-    if !includes.is_empty() && dirs.is_empty() && files.is_empty() && symlinks.is_empty() {
+    let (index, damaged_index) = repo.load_index_tolerant().await?;
+    let includes: Vec<PathBuf> = options
+        .includes
+        .iter()
+        .map(|p| Path::new("/").join(p.strip_prefix("/").unwrap_or(p)))
+        .collect();
+    let RestorePlan {
+        dirs,
+        files,
+        symlinks,
+        problems,
+        matched,
+    } = plan::plan(repo, &index, snapshot.tree, &includes).await?;
+    let mut damaged: Vec<Problem> = problems
+        .into_iter()
+        .map(|(path, problem)| Problem { path, problem })
+        .collect();
+    let index_note = damaged_index
+        .iter()
+        .map(|(_, e)| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if !includes.is_empty() && !matched {
         return Err(Error::Usage(format!(
             "nothing in snapshot {} matches {}",
             snap_id.short(),
-            includes.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            includes
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let plan_secs = started.elapsed().as_secs_f64();
+    std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
 
     for (rel, _) in &dirs {
         safe_fs::create_dir_within(target, rel).map_err(|e| Error::io(target.join(rel), e))?;
@@ -310,7 +398,9 @@ async fn run(repo: &Repository, (snap_id, snapshot): (&Id, &Snapshot), options: 
         temp_paths.push(safe_fs::temp_path_for(&final_path));
         final_paths.push(final_path);
         single.push(match &file.node.kind {
-            NodeKind::File { content, blake3 } if content.len() == 1 => Some((file.node.clone(), blake3.clone())),
+            NodeKind::File { content, blake3 } if content.len() == 1 => {
+                Some((file.node.clone(), blake3.clone()))
+            }
             _ => None,
         });
         total_bytes += file.node.size;
@@ -328,9 +418,17 @@ async fn run(repo: &Repository, (snap_id, snapshot): (&Id, &Snapshot), options: 
     });
 
     let fetch_started = Instant::now();
-    let jobs = group_by_pack(&index, &files, &shared);
+    let why_missing = if index_note.is_empty() {
+        "its pack is lost".to_string()
+    } else {
+        format!("damaged index: {index_note}")
+    };
+    let jobs = group_by_pack(&index, &files, &shared, &why_missing);
     let packs_fetched = jobs.len() as u64;
-    let fetched = crate::concurrency::map_bounded(jobs, PACKS_IN_FLIGHT, |job| fetch_pack(repo, job, shared.clone())).await;
+    let fetched = crate::concurrency::map_bounded(jobs, PACKS_IN_FLIGHT, |job| {
+        fetch_pack(repo, job, shared.clone())
+    })
+    .await;
     let mut bytes_fetched = 0;
     for result in fetched {
         match result {
@@ -392,7 +490,10 @@ async fn run(repo: &Repository, (snap_id, snapshot): (&Id, &Snapshot), options: 
                 files_restored += 1;
                 bytes_restored += size;
             }
-            Err(problem) => damaged.push(Problem { path: file.shown.clone(), problem }),
+            Err(problem) => damaged.push(Problem {
+                path: file.shown.clone(),
+                problem,
+            }),
         }
     }
     let verify_secs = verify_started.elapsed().as_secs_f64();
@@ -400,7 +501,9 @@ async fn run(repo: &Repository, (snap_id, snapshot): (&Id, &Snapshot), options: 
     // Symlinks last, so nothing written above can pass through one of them.
     let mut symlinks_restored = 0;
     for (rel, node) in &symlinks {
-        let NodeKind::Symlink { target: link } = &node.kind else { continue };
+        let NodeKind::Symlink { target: link } = &node.kind else {
+            continue;
+        };
         let final_path = target.join(rel);
         let temp = safe_fs::temp_path_for(&final_path);
         let made = std::os::unix::fs::symlink(link.to_os(), &temp).and_then(|()| {
@@ -413,7 +516,10 @@ async fn run(repo: &Repository, (snap_id, snapshot): (&Id, &Snapshot), options: 
             Ok(()) => symlinks_restored += 1,
             Err(e) => {
                 let _ = std::fs::remove_file(&temp);
-                damaged.push(Problem { path: Path::new("/").join(rel).display().to_string(), problem: format!("cannot create symlink: {e}") });
+                damaged.push(Problem {
+                    path: Path::new("/").join(rel).display().to_string(),
+                    problem: format!("cannot create symlink: {e}"),
+                });
             }
         }
     }
@@ -434,6 +540,11 @@ async fn run(repo: &Repository, (snap_id, snapshot): (&Id, &Snapshot), options: 
         packs_fetched,
         bytes_fetched,
         damaged,
-        timings: RestoreTimings { plan_secs, fetch_write_secs, verify_secs, total_secs: started.elapsed().as_secs_f64() },
+        timings: RestoreTimings {
+            plan_secs,
+            fetch_write_secs,
+            verify_secs,
+            total_secs: started.elapsed().as_secs_f64(),
+        },
     })
 }

@@ -23,6 +23,8 @@ pub struct RestorePlan {
     pub symlinks: Vec<(PathBuf, Node)>,
     /// Parts of the snapshot that could not be read or were refused, by snapshot path.
     pub problems: Vec<(String, String)>,
+    /// Whether anything at or below an include was found.
+    pub matched: bool,
 }
 
 /// A single path component from a snapshot: anything else could escape the target.
@@ -53,15 +55,24 @@ fn wanted(path: &Path, includes: &[PathBuf]) -> (bool, bool) {
     (inside || above, inside)
 }
 
-pub async fn plan(repo: &Repository, index: &MasterIndex, root: Id, includes: &[PathBuf]) -> Result<RestorePlan> {
+pub async fn plan(
+    repo: &Repository,
+    index: &MasterIndex,
+    root: Id,
+    includes: &[PathBuf],
+) -> Result<RestorePlan> {
     let mut plan = RestorePlan::default();
     let mut stack: Vec<(PathBuf, Id)> = vec![(PathBuf::new(), root)];
     while let Some((rel_dir, tree_id)) = stack.pop() {
         let shown_dir = Path::new("/").join(&rel_dir);
         let tree = match repo.load_tree(index, &tree_id).await {
             Ok(tree) => tree,
-            Err(e @ Error::Damaged { .. }) | Err(e @ Error::Store(_)) if !matches!(&e, Error::Store(s) if s.is_transient()) => {
-                plan.problems.push((shown_dir.display().to_string(), format!("directory cannot be read: {e}")));
+            Err(e @ Error::Damaged { .. }) | Err(e @ Error::Store(_)) if !matches!(&e, Error::Store(s) if s.is_transient()) =>
+            {
+                plan.problems.push((
+                    shown_dir.display().to_string(),
+                    format!("directory cannot be read: {e}"),
+                ));
                 continue;
             }
             Err(e) => return Err(e),
@@ -70,11 +81,15 @@ pub async fn plan(repo: &Repository, index: &MasterIndex, root: Id, includes: &[
         for node in &tree.nodes {
             let shown = shown_dir.join(node.name.to_os());
             if let Err(why) = check_name(&node.name.0) {
-                plan.problems.push((shown.display().to_string(), format!("refused: {why}")));
+                plan.problems
+                    .push((shown.display().to_string(), format!("refused: {why}")));
                 continue;
             }
             if previous.is_some_and(|p| p >= node.name.0.as_slice()) {
-                plan.problems.push((shown.display().to_string(), "refused: duplicate or unsorted name in its directory".into()));
+                plan.problems.push((
+                    shown.display().to_string(),
+                    "refused: duplicate or unsorted name in its directory".into(),
+                ));
                 continue;
             }
             previous = Some(&node.name.0);
@@ -83,14 +98,17 @@ pub async fn plan(repo: &Repository, index: &MasterIndex, root: Id, includes: &[
             if !wanted {
                 continue;
             }
+            plan.matched |= inside;
             match &node.kind {
                 NodeKind::Dir { subtree } => {
                     plan.dirs.push((rel.clone(), node.clone()));
                     stack.push((rel, *subtree));
                 }
-                NodeKind::File { .. } if inside => {
-                    plan.files.push(PlannedFile { rel, shown: shown.display().to_string(), node: node.clone() })
-                }
+                NodeKind::File { .. } if inside => plan.files.push(PlannedFile {
+                    rel,
+                    shown: shown.display().to_string(),
+                    node: node.clone(),
+                }),
                 NodeKind::Symlink { .. } if inside => plan.symlinks.push((rel, node.clone())),
                 _ => {}
             }
@@ -110,7 +128,13 @@ mod tests {
         for bad in [&b""[..], b".", b"..", b"a/b", b"/etc", b"x\0y"] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
-        for good in [&b"a"[..], b"...", b"..a", "Überweisung März.csv".as_bytes(), &[0xff, 0xfe]] {
+        for good in [
+            &b"a"[..],
+            b"...",
+            b"..a",
+            "Überweisung März.csv".as_bytes(),
+            &[0xff, 0xfe],
+        ] {
             assert!(check_name(good).is_ok());
         }
     }

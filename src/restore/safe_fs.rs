@@ -42,7 +42,10 @@ pub fn create_dir_within(target: &Path, rel: &Path) -> io::Result<PathBuf> {
 pub fn temp_path_for(final_path: &Path) -> PathBuf {
     let mut nonce = [0u8; 6];
     let _ = getrandom::fill(&mut nonce);
-    let name = final_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let short: String = name.chars().take(40).collect();
     final_path.with_file_name(format!(".firedrill-{}-{short}", hex::encode(nonce)))
 }
@@ -70,12 +73,22 @@ fn set_mtime(path: &Path, secs: i64, nsec: u32) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
     let times = [
-        libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
-        libc::timespec { tv_sec: secs, tv_nsec: i64::from(nsec.min(999_999_999)) },
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: secs,
+            tv_nsec: i64::from(nsec.min(999_999_999)),
+        },
     ];
     // SAFETY: c_path is NUL-terminated and times points to two timespecs.
     let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c_path.as_ptr(), times.as_ptr(), 0) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 pub fn running_as_root() -> bool {
@@ -97,6 +110,10 @@ mod tests {
         let err = create_dir_within(&target, Path::new("etc/cron.d")).unwrap_err();
         assert!(err.to_string().contains("symlink"), "{err}");
         assert!(!outside.path().join("cron.d").exists());
-        assert!(create_dir_within(&target, Path::new("a/b/c")).unwrap().is_dir());
+        assert!(
+            create_dir_within(&target, Path::new("a/b/c"))
+                .unwrap()
+                .is_dir()
+        );
     }
 }

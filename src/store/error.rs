@@ -8,12 +8,24 @@ pub enum StoreError {
     #[error("{key}: already exists in {store}")]
     AlreadyExists { store: String, key: String },
     #[error("{key}: permission denied by {store}: {detail}")]
-    PermissionDenied { store: String, key: String, detail: String },
+    PermissionDenied {
+        store: String,
+        key: String,
+        detail: String,
+    },
     /// Worth retrying: a timeout, a reset connection, a throttled or unavailable server.
     #[error("{key}: temporary failure at {store}: {detail}")]
-    Transient { store: String, key: String, detail: String },
+    Transient {
+        store: String,
+        key: String,
+        detail: String,
+    },
     #[error("{key}: {store}: {detail}")]
-    Other { store: String, key: String, detail: String },
+    Other {
+        store: String,
+        key: String,
+        detail: String,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -32,7 +44,10 @@ impl StoreError {
         let (store, key) = (store.to_string(), key.to_string());
         let detail = err.to_string();
         match err.kind() {
-            io::ErrorKind::NotFound => StoreError::NotFound { store, key },
+            // A path component that is a file: nothing can be stored below it either.
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => {
+                StoreError::NotFound { store, key }
+            }
             io::ErrorKind::AlreadyExists => StoreError::AlreadyExists { store, key },
             io::ErrorKind::PermissionDenied => StoreError::PermissionDenied { store, key, detail },
             io::ErrorKind::Interrupted | io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {

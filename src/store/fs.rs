@@ -76,14 +76,22 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 fn write_atomic(path: &Path, data: &[u8], mode: PutMode) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("object path has no parent"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("object path has no parent"))?;
     fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
     let temp = dir.join(format!("{TEMP_PREFIX}{name}-{}", hex::encode(nonce)));
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
         file.write_all(data)?;
         file.sync_all()?;
         drop(file);
@@ -124,8 +132,12 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<ObjectMeta>) -> io:
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
-        let Ok(rel) = path.strip_prefix(root) else { continue };
-        let Some(key) = rel.to_str().map(|s| s.replace('\\', "/")) else { continue };
+        let Ok(rel) = path.strip_prefix(root) else {
+            continue;
+        };
+        let Some(key) = rel.to_str().map(|s| s.replace('\\', "/")) else {
+            continue;
+        };
         let file_type = entry.file_type()?;
         if file_type.is_dir() {
             // Only descend where keys under the prefix can be.
@@ -133,11 +145,11 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<ObjectMeta>) -> io:
             if dir_key.starts_with(prefix) || prefix.starts_with(&dir_key) {
                 walk(root, &path, prefix, out)?;
             }
-        } else if file_type.is_file()
-            && key.starts_with(prefix)
-            && validate_key(&key).is_ok()
-        {
-            out.push(ObjectMeta { key, size: entry.metadata()?.len() });
+        } else if file_type.is_file() && key.starts_with(prefix) && validate_key(&key).is_ok() {
+            out.push(ObjectMeta {
+                key,
+                size: entry.metadata()?.len(),
+            });
         }
     }
     Ok(())
@@ -151,7 +163,8 @@ impl Store for FsStore {
 
     async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> StoreResult<()> {
         let path = self.path_of(key)?;
-        self.blocking(key, move || write_atomic(&path, &data, mode)).await
+        self.blocking(key, move || write_atomic(&path, &data, mode))
+            .await
     }
 
     async fn get(&self, key: &str) -> StoreResult<Vec<u8>> {
@@ -161,7 +174,8 @@ impl Store for FsStore {
 
     async fn get_range(&self, key: &str, offset: u64, len: u64) -> StoreResult<Vec<u8>> {
         let path = self.path_of(key)?;
-        self.blocking(key, move || read_range(&path, offset, len)).await
+        self.blocking(key, move || read_range(&path, offset, len))
+            .await
     }
 
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
@@ -170,9 +184,15 @@ impl Store for FsStore {
         self.blocking(key, move || {
             let meta = fs::metadata(&path)?;
             if !meta.is_file() {
-                return Err(io::Error::new(io::ErrorKind::NotFound, "not a regular file"));
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "not a regular file",
+                ));
             }
-            Ok(ObjectMeta { key: owned, size: meta.len() })
+            Ok(ObjectMeta {
+                key: owned,
+                size: meta.len(),
+            })
         })
         .await
     }
@@ -193,7 +213,10 @@ impl Store for FsStore {
             None => 0,
         };
         let objects: Vec<ObjectMeta> = all.into_iter().skip(start).take(PAGE_SIZE + 1).collect();
-        let mut page = ListPage { objects, next: None };
+        let mut page = ListPage {
+            objects,
+            next: None,
+        };
         if page.objects.len() > PAGE_SIZE {
             page.objects.truncate(PAGE_SIZE);
             page.next = page.objects.last().map(|m| m.key.clone());
@@ -223,19 +246,39 @@ mod tests {
     async fn put_get_list_delete_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsStore::new(dir.path());
-        store.put("data/ab/abcd", b"hello".to_vec(), PutMode::CreateOnly).await.unwrap();
-        store.put("index/ef", b"x".to_vec(), PutMode::Overwrite).await.unwrap();
+        store
+            .put("data/ab/abcd", b"hello".to_vec(), PutMode::CreateOnly)
+            .await
+            .unwrap();
+        store
+            .put("index/ef", b"x".to_vec(), PutMode::Overwrite)
+            .await
+            .unwrap();
         assert_eq!(store.get("data/ab/abcd").await.unwrap(), b"hello");
         assert_eq!(store.get_range("data/ab/abcd", 1, 3).await.unwrap(), b"ell");
         assert_eq!(store.head("data/ab/abcd").await.unwrap().size, 5);
-        let err = store.put("data/ab/abcd", b"other".to_vec(), PutMode::CreateOnly).await;
+        let err = store
+            .put("data/ab/abcd", b"other".to_vec(), PutMode::CreateOnly)
+            .await;
         assert!(matches!(err, Err(StoreError::AlreadyExists { .. })));
-        assert_eq!(store.get("data/ab/abcd").await.unwrap(), b"hello", "create-only kept the original");
-        let keys: Vec<_> = list_all(&store, "data/").await.unwrap().into_iter().map(|m| m.key).collect();
+        assert_eq!(
+            store.get("data/ab/abcd").await.unwrap(),
+            b"hello",
+            "create-only kept the original"
+        );
+        let keys: Vec<_> = list_all(&store, "data/")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
         assert_eq!(keys, vec!["data/ab/abcd"]);
         store.delete("data/ab/abcd").await.unwrap();
         assert!(store.get("data/ab/abcd").await.unwrap_err().is_not_found());
-        assert!(store.get_range("index/ef", 0, 2).await.is_err(), "range past the end is an error");
+        assert!(
+            store.get_range("index/ef", 0, 2).await.is_err(),
+            "range past the end is an error"
+        );
     }
 
     #[tokio::test]
@@ -259,7 +302,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FsStore::new(dir.path().join("repo"));
         for key in ["../escape", "/abs", "a//b", "data/../../x", ""] {
-            assert!(store.put(key, vec![], PutMode::Overwrite).await.is_err(), "{key}");
+            assert!(
+                store.put(key, vec![], PutMode::Overwrite).await.is_err(),
+                "{key}"
+            );
         }
         assert!(!dir.path().join("escape").exists());
     }

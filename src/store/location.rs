@@ -20,7 +20,9 @@ impl Location {
         }
         if let Some(path) = text.strip_prefix("file://") {
             if !path.starts_with('/') {
-                return Err(Error::Usage(format!("{text:?}: a file:// location needs an absolute path, as in file:///srv/backup")));
+                return Err(Error::Usage(format!(
+                    "{text:?}: a file:// location needs an absolute path, as in file:///srv/backup"
+                )));
             }
             return Ok(Location::Local(PathBuf::from(path)));
         }
@@ -30,7 +32,9 @@ impl Location {
             )));
         }
         if let Some((scheme, _)) = text.split_once("://") {
-            return Err(Error::Usage(format!("{text:?}: unknown location scheme {scheme:?}; use a path or file:///path")));
+            return Err(Error::Usage(format!(
+                "{text:?}: unknown location scheme {scheme:?}; use a path or file:///path"
+            )));
         }
         Ok(Location::Local(PathBuf::from(text)))
     }
@@ -48,11 +52,25 @@ mod tests {
 
     #[test]
     fn parses_paths_and_file_urls() {
-        assert_eq!(Location::parse("/srv/repo").unwrap(), Location::Local("/srv/repo".into()));
-        assert_eq!(Location::parse("rel/repo").unwrap(), Location::Local("rel/repo".into()));
-        assert_eq!(Location::parse("file:///srv/repo").unwrap(), Location::Local("/srv/repo".into()));
+        assert_eq!(
+            Location::parse("/srv/repo").unwrap(),
+            Location::Local("/srv/repo".into())
+        );
+        assert_eq!(
+            Location::parse("rel/repo").unwrap(),
+            Location::Local("rel/repo".into())
+        );
+        assert_eq!(
+            Location::parse("file:///srv/repo").unwrap(),
+            Location::Local("/srv/repo".into())
+        );
         assert!(Location::parse("file://relative").is_err());
         assert!(Location::parse("ftp://x/y").is_err());
-        assert!(Location::parse("s3:https://host/bucket").unwrap_err().to_string().contains("not supported"));
+        assert!(
+            Location::parse("s3:https://host/bucket")
+                .unwrap_err()
+                .to_string()
+                .contains("not supported")
+        );
     }
 }

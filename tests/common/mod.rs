@@ -21,18 +21,31 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn code(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -53,7 +66,9 @@ pub fn bin() -> &'static str {
 
 impl Env {
     pub fn new() -> Self {
-        Env { dir: tempfile::tempdir().expect("tempdir") }
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -76,17 +91,34 @@ impl Env {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        self.cmd().args(args).output().expect("run firedrill").into()
+        self.cmd()
+            .args(args)
+            .output()
+            .expect("run firedrill")
+            .into()
     }
 
     /// `init` with a cheap KDF so tests stay quick, and small chunks/packs so small trees
     /// still make many objects.
     pub fn init(&self) -> Run {
-        self.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1", "--chunk-avg-kib", "64", "--pack-size-mib", "1"]).ok()
+        self.run(&[
+            "init",
+            "--kdf-memory-mib",
+            "8",
+            "--kdf-iterations",
+            "1",
+            "--chunk-avg-kib",
+            "64",
+            "--pack-size-mib",
+            "1",
+        ])
+        .ok()
     }
 
     pub fn backup(&self, path: &Path) -> serde_json::Value {
-        self.run(&["--json", "backup", path.to_str().unwrap()]).ok().json()
+        self.run(&["--json", "backup", path.to_str().unwrap()])
+            .ok()
+            .json()
     }
 }
 
@@ -115,9 +147,18 @@ pub fn write(path: &Path, data: &[u8]) {
 /// Everything a restore must reproduce: type, content hash, mode, mtime, link target.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Entry {
-    Dir { mode: u32 },
-    File { mode: u32, mtime: i64, len: u64, blake3: String },
-    Symlink { target: PathBuf },
+    Dir {
+        mode: u32,
+    },
+    File {
+        mode: u32,
+        mtime: i64,
+        len: u64,
+        blake3: String,
+    },
+    Symlink {
+        target: PathBuf,
+    },
 }
 
 pub fn snapshot_tree(root: &Path) -> BTreeMap<PathBuf, Entry> {
@@ -130,13 +171,19 @@ pub fn snapshot_tree(root: &Path) -> BTreeMap<PathBuf, Entry> {
             let rel = path.strip_prefix(root).unwrap().to_path_buf();
             let meta = std::fs::symlink_metadata(&path).unwrap();
             let e = if meta.file_type().is_symlink() {
-                Entry::Symlink { target: std::fs::read_link(&path).unwrap() }
+                Entry::Symlink {
+                    target: std::fs::read_link(&path).unwrap(),
+                }
             } else if meta.is_dir() {
                 stack.push(path.clone());
-                Entry::Dir { mode: meta.permissions().mode() & 0o7777 }
+                Entry::Dir {
+                    mode: meta.permissions().mode() & 0o7777,
+                }
             } else {
                 let mut hasher = blake3::Hasher::new();
-                hasher.update_reader(std::fs::File::open(&path).unwrap()).unwrap();
+                hasher
+                    .update_reader(std::fs::File::open(&path).unwrap())
+                    .unwrap();
                 Entry::File {
                     mode: meta.permissions().mode() & 0o7777,
                     mtime: meta.mtime(),
@@ -160,7 +207,17 @@ pub fn assert_same_tree(source: &Path, restored: &Path) {
     let a = snapshot_tree(source);
     let b = snapshot_tree(restored);
     for (path, entry) in &a {
-        assert_eq!(b.get(path), Some(entry), "{} differs after restore", path.display());
+        assert_eq!(
+            b.get(path),
+            Some(entry),
+            "{} differs after restore",
+            path.display()
+        );
     }
-    assert_eq!(a.len(), b.len(), "restored tree has extra entries: {:?}", b.keys().filter(|k| !a.contains_key(*k)).collect::<Vec<_>>());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "restored tree has extra entries: {:?}",
+        b.keys().filter(|k| !a.contains_key(*k)).collect::<Vec<_>>()
+    );
 }

@@ -1,9 +1,9 @@
 use crate::cli::Context;
 use crate::cli::args::BackupArgs;
 use crate::cli::output;
+use firedrill::Result;
 use firedrill::backup::{BackupOptions, backup as run_backup};
 use firedrill::error::exit;
-use firedrill::Result;
 use serde_json::json;
 
 pub async fn backup(ctx: &Context, args: &BackupArgs) -> Result<i32> {
@@ -18,7 +18,11 @@ pub async fn backup(ctx: &Context, args: &BackupArgs) -> Result<i32> {
     let outcome = run_backup(&repo, &options, ctx.progress("backup")).await?;
     let s = &outcome.snapshot.summary;
     // A snapshot that skipped unreadable files is saved, but the run is not a success.
-    let code = if outcome.is_complete() { exit::SUCCESS } else { exit::FAILURE };
+    let code = if outcome.is_complete() {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    };
     if ctx.cli.json {
         output::json(&json!({
             "snapshot": outcome.snapshot_id,
@@ -47,13 +51,18 @@ pub async fn backup(ctx: &Context, args: &BackupArgs) -> Result<i32> {
             s.blobs_added
         );
         for path in &outcome.changed_while_reading {
-            eprintln!("warning: {path} changed while it was read; the snapshot holds what was read");
+            eprintln!(
+                "warning: {path} changed while it was read; the snapshot holds what was read"
+            );
         }
         for skipped in &s.skipped {
             eprintln!("skipped {}: {}", skipped.path, skipped.error);
         }
         if !outcome.is_complete() {
-            eprintln!("firedrill: the snapshot is incomplete: {} path(s) could not be read", s.skipped.len());
+            eprintln!(
+                "firedrill: the snapshot is incomplete: {} path(s) could not be read",
+                s.skipped.len()
+            );
         }
     }
     Ok(code)

@@ -10,7 +10,11 @@ use serde_json::json;
 use std::path::Path;
 
 fn kdf(memory_mib: u32, iterations: u32) -> KdfParams {
-    KdfParams { memory_kib: memory_mib.saturating_mul(1024), iterations, parallelism: 1 }
+    KdfParams {
+        memory_kib: memory_mib.saturating_mul(1024),
+        iterations,
+        parallelism: 1,
+    }
 }
 
 fn new_key_file(path: &Path) -> Result<SlotSecret> {
@@ -23,12 +27,26 @@ pub async fn init(ctx: &Context, args: &InitArgs) -> Result<i32> {
     let store = ctx.store()?;
     let avg = args.chunk_avg_kib.saturating_mul(1024);
     let options = InitOptions {
-        chunker: ChunkerParams { min_size: avg / 4, avg_size: avg, max_size: avg.saturating_mul(4) },
+        chunker: ChunkerParams {
+            min_size: avg / 4,
+            avg_size: avg,
+            max_size: avg.saturating_mul(4),
+        },
         pack_size: args.pack_size_mib.saturating_mul(1 << 20),
         compression_level: args.compression,
         kdf: kdf(args.kdf_memory_mib, args.kdf_iterations),
     };
     options.chunker.validate()?;
+    if store
+        .head(firedrill::repo::config::CONFIG_KEY)
+        .await
+        .is_ok()
+    {
+        return Err(Error::Usage(format!(
+            "{} already holds a repository",
+            store.describe()
+        )));
+    }
     let secret = match &args.new_key_file {
         Some(path) => new_key_file(path)?,
         None => match ctx.key_file() {
@@ -36,13 +54,31 @@ pub async fn init(ctx: &Context, args: &InitArgs) -> Result<i32> {
             None => SlotSecret::Passphrase(ctx.new_or_existing_passphrase()?),
         },
     };
-    let repo = Repository::init(store, &secret, &options).await?;
+    let repo = match Repository::init(store, &secret, &options).await {
+        Ok(repo) => repo,
+        Err(e) => {
+            // A key file that opens nothing next to a real repository only misleads.
+            if let Some(path) = &args.new_key_file {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+    };
     if ctx.cli.json {
-        output::json(&json!({ "repository": repo.describe(), "id": repo.config().id, "config": repo.config() }));
+        output::json(
+            &json!({ "repository": repo.describe(), "id": repo.config().id, "config": repo.config() }),
+        );
     } else {
-        println!("created repository {} at {}", repo.config().id.short(), repo.describe());
+        println!(
+            "created repository {} at {}",
+            repo.config().id.short(),
+            repo.describe()
+        );
         if let Some(path) = &args.new_key_file {
-            println!("key file {} opens it: keep a copy somewhere safe, without it the data is lost", path.display());
+            println!(
+                "key file {} opens it: keep a copy somewhere safe, without it the data is lost",
+                path.display()
+            );
         }
     }
     Ok(exit::SUCCESS)
@@ -68,20 +104,31 @@ async fn resolve_slot(repo: &Repository, prefix: &str) -> Result<Id> {
         .collect();
     match matches.as_slice() {
         [id] if !prefix.is_empty() => Ok(*id),
-        [] => Err(Error::Usage(format!("no key slot matches {prefix:?}; see `firedrill key list`"))),
-        _ => Err(Error::Usage(format!("{prefix:?} matches {} key slots; give more digits", matches.len()))),
+        [] => Err(Error::Usage(format!(
+            "no key slot matches {prefix:?}; see `firedrill key list`"
+        ))),
+        _ => Err(Error::Usage(format!(
+            "{prefix:?} matches {} key slots; give more digits",
+            matches.len()
+        ))),
     }
 }
 
 pub async fn key(ctx: &Context, cmd: &KeyCommand) -> Result<i32> {
     let repo = ctx.open().await?;
     match cmd {
-        KeyCommand::Add { new_key_file: path, kdf_memory_mib, kdf_iterations } => {
+        KeyCommand::Add {
+            new_key_file: path,
+            kdf_memory_mib,
+            kdf_iterations,
+        } => {
             let secret = match path {
                 Some(path) => new_key_file(path)?,
                 None => SlotSecret::Passphrase(ctx.new_passphrase()?),
             };
-            let id = repo.add_key_slot(&secret, kdf(*kdf_memory_mib, *kdf_iterations)).await?;
+            let id = repo
+                .add_key_slot(&secret, kdf(*kdf_memory_mib, *kdf_iterations))
+                .await?;
             if ctx.cli.json {
                 output::json(&json!({ "added": id, "kind": secret.kind().to_string() }));
             } else {
@@ -97,10 +144,18 @@ pub async fn key(ctx: &Context, cmd: &KeyCommand) -> Result<i32> {
                     .collect();
                 output::json(&list);
             } else {
-                println!("{:<2}{:<10} {:<11} {:<20} {}", "", "ID", "KIND", "CREATED", "BY");
+                println!("  {:<10} {:<11} {:<20} BY", "ID", "KIND", "CREATED");
                 for (id, s) in &slots {
                     let mark = if *id == repo.slot_id() { "*" } else { "" };
-                    println!("{:<2}{:<10} {:<11} {:<20} {}@{}", mark, id.short(), s.kind.to_string(), output::local_time(s.created), s.user, s.host);
+                    println!(
+                        "{:<2}{:<10} {:<11} {:<20} {}@{}",
+                        mark,
+                        id.short(),
+                        s.kind.to_string(),
+                        output::local_time(s.created),
+                        s.user,
+                        s.host
+                    );
                 }
             }
         }

@@ -12,7 +12,9 @@ fn parse_percent(text: &str) -> Result<f64> {
     let number = text.trim().trim_end_matches('%');
     match number.parse::<f64>() {
         Ok(p) if p > 0.0 && p <= 100.0 => Ok(p),
-        _ => Err(Error::Usage(format!("--read-data-subset {text:?}: give a percentage above 0 and at most 100, e.g. 10 or 2.5%"))),
+        _ => Err(Error::Usage(format!(
+            "--read-data-subset {text:?}: give a percentage above 0 and at most 100, e.g. 10 or 2.5%"
+        ))),
     }
 }
 
@@ -46,9 +48,20 @@ pub async fn verify(ctx: &Context, read_data: bool, subset: Option<&str>) -> Res
                 println!("    affects {a}");
             }
         }
-        println!("{}", if report.is_clean() { "no damage found" } else { "damage found" });
+        println!(
+            "{}",
+            if report.is_clean() {
+                "no damage found"
+            } else {
+                "damage found"
+            }
+        );
     }
-    Ok(if report.is_clean() { exit::SUCCESS } else { exit::DAMAGE })
+    Ok(if report.is_clean() {
+        exit::SUCCESS
+    } else {
+        exit::DAMAGE
+    })
 }
 
 pub async fn forget(ctx: &Context, args: &ForgetArgs) -> Result<i32> {
@@ -68,8 +81,16 @@ pub async fn forget(ctx: &Context, args: &ForgetArgs) -> Result<i32> {
         keep_tags: args.keep_tag.clone(),
     };
     let repo = ctx.open().await?;
-    let report = run_forget(&repo, &ForgetOptions { policy, dry_run: args.dry_run }).await?;
-    if ctx.cli.json && !args.prune {
+    let report = run_forget(
+        &repo,
+        &ForgetOptions {
+            policy,
+            dry_run: args.dry_run,
+        },
+    )
+    .await?;
+    let will_prune = args.prune && !args.dry_run;
+    if ctx.cli.json && !will_prune {
         output::json(&report);
     } else if !ctx.cli.json {
         print_value(&serde_json::to_value(&report).unwrap_or_default(), 0);
@@ -77,8 +98,16 @@ pub async fn forget(ctx: &Context, args: &ForgetArgs) -> Result<i32> {
             println!("dry run: nothing was removed");
         }
     }
-    if args.prune && !args.dry_run {
-        let pruned = run_prune(&repo, &PruneOptions { max_unused_percent: 20.0, dry_run: false }, ctx.progress("prune")).await?;
+    if will_prune {
+        let pruned = run_prune(
+            &repo,
+            &PruneOptions {
+                max_unused_percent: 20.0,
+                dry_run: false,
+            },
+            ctx.progress("prune"),
+        )
+        .await?;
         if ctx.cli.json {
             output::json(&serde_json::json!({ "forget": report, "prune": pruned }));
         } else {
@@ -90,10 +119,15 @@ pub async fn forget(ctx: &Context, args: &ForgetArgs) -> Result<i32> {
 
 pub async fn prune(ctx: &Context, args: &PruneArgs) -> Result<i32> {
     if !(0.0..=100.0).contains(&args.max_unused) {
-        return Err(Error::Usage("--max-unused must be a percentage from 0 to 100".into()));
+        return Err(Error::Usage(
+            "--max-unused must be a percentage from 0 to 100".into(),
+        ));
     }
     let repo = ctx.open().await?;
-    let options = PruneOptions { max_unused_percent: args.max_unused, dry_run: args.dry_run };
+    let options = PruneOptions {
+        max_unused_percent: args.max_unused,
+        dry_run: args.dry_run,
+    };
     let report = run_prune(&repo, &options, ctx.progress("prune")).await?;
     if ctx.cli.json {
         output::json(&report);

@@ -19,10 +19,15 @@ pub async fn run(ctx: &Context) -> Result<i32> {
         Command::Backup(args) => backup::backup(ctx, args).await,
         Command::Snapshots => snapshots::list(ctx).await,
         Command::Ls { snapshot, path } => snapshots::ls(ctx, snapshot, path.as_deref()).await,
-        Command::Restore { snapshot, target, include } => snapshots::restore(ctx, snapshot, target, include).await,
-        Command::Verify { read_data, read_data_subset } => {
-            maintenance::verify(ctx, *read_data, read_data_subset.as_deref()).await
-        }
+        Command::Restore {
+            snapshot,
+            target,
+            include,
+        } => snapshots::restore(ctx, snapshot, target, include).await,
+        Command::Verify {
+            read_data,
+            read_data_subset,
+        } => maintenance::verify(ctx, *read_data, read_data_subset.as_deref()).await,
         Command::Forget(args) => maintenance::forget(ctx, args).await,
         Command::Prune(args) => maintenance::prune(ctx, args).await,
         Command::Quickstart(args) => quickstart::run(ctx, args).await,

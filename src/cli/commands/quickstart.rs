@@ -1,9 +1,9 @@
 use crate::cli::Context;
 use crate::cli::args::QuickstartArgs;
 use crate::cli::output;
+use firedrill::Result;
 use firedrill::error::exit;
 use firedrill::quickstart::{QuickstartOptions, run as run_quickstart};
-use firedrill::Result;
 
 pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
     let options = QuickstartOptions {
@@ -18,7 +18,10 @@ pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
     } else {
         println!("firedrill quickstart in {}", report.dir.display());
         for step in &report.steps {
-            println!("  {:<22} {:>7.2}s  {}", step.name, step.seconds, step.detail);
+            println!(
+                "  {:<22} {:>7.2}s  {}",
+                step.name, step.seconds, step.detail
+            );
         }
         for m in &report.mismatches {
             println!("  MISMATCH {m}");
@@ -38,5 +41,9 @@ pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
         );
         let _ = output::bytes(0);
     }
-    Ok(if report.passed() { exit::SUCCESS } else { exit::DAMAGE })
+    Ok(if report.passed() {
+        exit::SUCCESS
+    } else {
+        exit::DAMAGE
+    })
 }

@@ -9,16 +9,27 @@ use std::path::{Path, PathBuf};
 
 pub async fn list(ctx: &Context) -> Result<i32> {
     let repo = ctx.open().await?;
-    let snapshots = repo.snapshots().await?;
+    let (snapshots, damaged) = repo.readable_snapshots().await?;
+    for (id, e) in &damaged {
+        eprintln!("DAMAGED snapshot {}: {e}", id.short());
+    }
+    let code = if damaged.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::DAMAGE
+    };
     if ctx.cli.json {
         let list: Vec<_> = snapshots
             .iter()
             .map(|(id, s)| json!({ "id": id, "short_id": id.short(), "time": s.time, "host": s.host, "user": s.user, "paths": s.paths, "tags": s.tags, "parent": s.parent, "tree": s.tree, "summary": s.summary }))
             .collect();
         output::json(&list);
-        return Ok(exit::SUCCESS);
+        return Ok(code);
     }
-    println!("{:<9} {:<20} {:<16} {:<12} {:>10}  PATHS", "ID", "TIME", "HOST", "TAGS", "SIZE");
+    println!(
+        "{:<9} {:<20} {:<16} {:<12} {:>10}  PATHS",
+        "ID", "TIME", "HOST", "TAGS", "SIZE"
+    );
     for (id, s) in &snapshots {
         println!(
             "{:<9} {:<20} {:<16} {:<12} {:>10}  {}",
@@ -31,7 +42,7 @@ pub async fn list(ctx: &Context) -> Result<i32> {
         );
     }
     println!("{} snapshot(s)", snapshots.len());
-    Ok(exit::SUCCESS)
+    Ok(code)
 }
 
 pub async fn ls(ctx: &Context, spec: &str, path: Option<&str>) -> Result<i32> {
@@ -46,7 +57,13 @@ pub async fn ls(ctx: &Context, spec: &str, path: Option<&str>) -> Result<i32> {
         let name = component.as_os_str().as_encoded_bytes();
         match tree.find(name).map(|n| &n.kind) {
             Some(NodeKind::Dir { subtree }) => tree_id = *subtree,
-            _ => return Err(Error::Usage(format!("{} is not a directory in snapshot {}", start.display(), id.short()))),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "{} is not a directory in snapshot {}",
+                    start.display(),
+                    id.short()
+                )));
+            }
         }
     }
     let mut entries = Vec::new();
@@ -70,7 +87,16 @@ pub async fn ls(ctx: &Context, spec: &str, path: Option<&str>) -> Result<i32> {
         output::json(&list);
     } else {
         for (p, n) in &entries {
-            println!("{:<7} {:>10}  {}", n.type_name(), if n.is_dir() { String::new() } else { n.size.to_string() }, p.display());
+            println!(
+                "{:<7} {:>10}  {}",
+                n.type_name(),
+                if n.is_dir() {
+                    String::new()
+                } else {
+                    n.size.to_string()
+                },
+                p.display()
+            );
         }
     }
     Ok(exit::SUCCESS)
@@ -79,7 +105,10 @@ pub async fn ls(ctx: &Context, spec: &str, path: Option<&str>) -> Result<i32> {
 pub async fn restore(ctx: &Context, spec: &str, target: &Path, include: &[String]) -> Result<i32> {
     let repo = ctx.open().await?;
     let (id, snapshot) = repo.find_snapshot(spec).await?;
-    let options = RestoreOptions { target: target.to_path_buf(), includes: include.iter().map(PathBuf::from).collect() };
+    let options = RestoreOptions {
+        target: target.to_path_buf(),
+        includes: include.iter().map(PathBuf::from).collect(),
+    };
     let report = run_restore(&repo, (&id, &snapshot), &options, ctx.progress("restore")).await?;
     if ctx.cli.json {
         output::json(&report);
@@ -95,10 +124,17 @@ pub async fn restore(ctx: &Context, spec: &str, target: &Path, include: &[String
             report.timings.total_secs,
             output::rate(report.bytes_restored, report.timings.total_secs)
         );
-        println!("every restored file matches its recorded BLAKE3 checksum: {}", if report.is_clean() { "yes" } else { "NO" });
+        println!(
+            "every restored file matches its recorded BLAKE3 checksum: {}",
+            if report.is_clean() { "yes" } else { "NO" }
+        );
         for p in &report.damaged {
             eprintln!("NOT RESTORED {}: {}", p.path, p.problem);
         }
     }
-    Ok(if report.is_clean() { exit::SUCCESS } else { exit::DAMAGE })
+    Ok(if report.is_clean() {
+        exit::SUCCESS
+    } else {
+        exit::DAMAGE
+    })
 }
