@@ -23,3 +23,18 @@ pub fn cpu_workers() -> usize {
         .map(|n| n.get())
         .unwrap_or(2)
 }
+
+/// Like [`map_bounded`], but results come in completion order: a slow item never holds
+/// back the others (no head-of-line blocking).
+pub async fn map_unordered<I, T, F, Fut>(items: I, limit: usize, f: F) -> Vec<T>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future<Output = T>,
+{
+    futures::stream::iter(items)
+        .map(f)
+        .buffer_unordered(limit.max(1))
+        .collect()
+        .await
+}

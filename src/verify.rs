@@ -7,7 +7,7 @@ use crate::crypto::{Id, PieceKind};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::repo::index::{IndexFile, IndexedPack, MasterIndex, index_key};
-use crate::repo::pack::{open_blob, pack_key, read_header};
+use crate::repo::pack::{open_blob_in_place, pack_key, read_header};
 use crate::repo::snapshot::snapshot_key;
 use crate::repo::tree::NodeKind;
 use crate::repo::{Repository, check_stored_hash};
@@ -160,53 +160,67 @@ async fn check_trees(
         };
         report.snapshots += 1;
         let snap = id.short();
-        let mut stack = vec![(PathBuf::from("/"), snapshot.tree)];
-        while let Some((dir, tree_id)) = stack.pop() {
-            if let Some((pack, _)) = index.lookup(&tree_id) {
-                deps.add(pack.id, || {
-                    format!("snapshot {snap}: directory {}", dir.display())
-                });
-            }
-            if !seen.insert(tree_id) {
-                continue;
-            }
-            let tree = match repo.load_tree(index, &tree_id).await {
-                Ok(tree) => tree,
-                Err(e) if is_damage(&e) => {
-                    report.damage.push(Damage {
-                        object: format!("tree {}", tree_id.short()),
-                        problem: e.to_string(),
-                        affects: vec![format!(
-                            "snapshot {snap}: directory {} and everything below it",
-                            dir.display()
-                        )],
+        // Level by level, each level's trees fetched concurrently.
+        let mut level = vec![(PathBuf::from("/"), snapshot.tree)];
+        while !level.is_empty() {
+            let mut to_load = Vec::new();
+            for (dir, tree_id) in level {
+                if let Some((pack, _)) = index.lookup(&tree_id) {
+                    deps.add(pack.id, || {
+                        format!("snapshot {snap}: directory {}", dir.display())
                     });
-                    continue;
                 }
-                Err(e) => return Err(e),
-            };
-            report.trees += 1;
-            for node in tree.nodes {
-                let path = dir.join(node.name.to_os());
-                match node.kind {
-                    NodeKind::Dir { subtree } => stack.push((path, subtree)),
-                    NodeKind::File { content, .. } => {
-                        for blob in content {
-                            match index.lookup(&blob) {
-                                Some((pack, _)) => deps.add(pack.id, || {
-                                    format!("snapshot {snap}: {}", path.display())
-                                }),
-                                None => report.damage.push(Damage {
-                                    object: format!("data blob {}", blob.short()),
-                                    problem: "missing: no index lists it".into(),
-                                    affects: vec![format!("snapshot {snap}: {}", path.display())],
-                                }),
+                if seen.insert(tree_id) {
+                    to_load.push((dir, tree_id));
+                }
+            }
+            let trees = repo
+                .load_trees(index, to_load.iter().map(|(_, id)| *id))
+                .await;
+            let mut stack = Vec::new();
+            for ((dir, tree_id), tree) in to_load.into_iter().zip(trees) {
+                let tree = match tree {
+                    Ok(tree) => tree,
+                    Err(e) if is_damage(&e) => {
+                        report.damage.push(Damage {
+                            object: format!("tree {}", tree_id.short()),
+                            problem: e.to_string(),
+                            affects: vec![format!(
+                                "snapshot {snap}: directory {} and everything below it",
+                                dir.display()
+                            )],
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                report.trees += 1;
+                for node in tree.nodes {
+                    let path = dir.join(node.name.to_os());
+                    match node.kind {
+                        NodeKind::Dir { subtree } => stack.push((path, subtree)),
+                        NodeKind::File { content, .. } => {
+                            for blob in content {
+                                match index.lookup(&blob) {
+                                    Some((pack, _)) => deps.add(pack.id, || {
+                                        format!("snapshot {snap}: {}", path.display())
+                                    }),
+                                    None => report.damage.push(Damage {
+                                        object: format!("data blob {}", blob.short()),
+                                        problem: "missing: no index lists it".into(),
+                                        affects: vec![format!(
+                                            "snapshot {snap}: {}",
+                                            path.display()
+                                        )],
+                                    }),
+                                }
                             }
                         }
+                        NodeKind::Symlink { .. } => {}
                     }
-                    NodeKind::Symlink { .. } => {}
                 }
             }
+            level = stack;
         }
     }
     Ok(())
@@ -221,6 +235,7 @@ async fn read_pack(repo: &Repository, pack: IndexedPack) -> Result<(u64, u64, Op
         Err(e) => return Err(e.into()),
     };
     let keys = repo.keys().clone();
+    let mut bytes = bytes;
     tokio::task::spawn_blocking(move || {
         let size = bytes.len() as u64;
         if let Err(e) = check_stored_hash(&key, &bytes) {
@@ -230,10 +245,12 @@ async fn read_pack(repo: &Repository, pack: IndexedPack) -> Result<(u64, u64, Op
             Ok(h) => h,
             Err(e) => return (size, 0, Some(detail(e))),
         };
+        let header: HashSet<_> = header.into_iter().map(|e| (e.id, e.offset, e.length, e.raw_length)).collect();
+        let cipher = keys.cipher_for(&pack.salt);
         let mut blobs = 0;
         for blob in &pack.blobs {
             let entry = pack.entry(blob);
-            if !header.contains(&entry) {
+            if !header.contains(&(entry.id, entry.offset, entry.length, entry.raw_length)) {
                 return (
                     size,
                     blobs,
@@ -243,9 +260,12 @@ async fn read_pack(repo: &Repository, pack: IndexedPack) -> Result<(u64, u64, Op
                     )),
                 );
             }
-            let stored =
-                &bytes[blob.offset as usize..(blob.offset + u64::from(blob.length)) as usize];
-            if let Err(e) = open_blob(&keys, &pack.salt, &entry, stored, &key) {
+            let range = blob.offset as usize..(blob.offset + u64::from(blob.length)) as usize;
+            if range.end > bytes.len() {
+                return (size, blobs, Some(format!("index places blob {} beyond the pack's end", blob.id.short())));
+            }
+            let stored = &mut bytes[range];
+            if let Err(e) = open_blob_in_place(&keys, &cipher, &entry, stored, &key) {
                 return (size, blobs, Some(detail(e)));
             }
             blobs += 1;
@@ -320,7 +340,7 @@ async fn run(repo: &Repository, read: ReadData, progress: Progress) -> Result<Ve
     };
     progress.set_totals(to_read.iter().map(|p| p.size).sum(), to_read.len() as u64);
     let results =
-        crate::concurrency::map_bounded(to_read, crate::concurrency::cpu_workers() + 1, |pack| {
+        crate::concurrency::map_unordered(to_read, crate::concurrency::cpu_workers() + 1, |pack| {
             let progress = progress.clone();
             async move {
                 let id = pack.id;

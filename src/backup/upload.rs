@@ -10,7 +10,7 @@ use crate::store::PutMode;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-const IN_FLIGHT: usize = 2;
+const IN_FLIGHT: usize = 1;
 /// Packs per index object: bounds what a crash can leave unindexed.
 const PACKS_PER_INDEX: usize = 32;
 

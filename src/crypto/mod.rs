@@ -184,6 +184,24 @@ impl ObjectCipher {
             .map_err(|_| CryptoError::Authentication)
     }
 
+    /// Decrypts a sealed piece where it lies (ciphertext then tag) and returns the
+    /// plaintext part of the slice: no copy of the piece is made.
+    pub fn open_slice<'a>(
+        &self,
+        offset: u64,
+        kind: PieceKind,
+        binding: &[u8],
+        sealed: &'a mut [u8],
+    ) -> Result<&'a mut [u8], CryptoError> {
+        let body_len = sealed.len().checked_sub(TAG_LEN).ok_or(CryptoError::Authentication)?;
+        let (body, tag) = sealed.split_at_mut(body_len);
+        let tag = aes_gcm::Tag::try_from(&*tag).map_err(|_| CryptoError::Authentication)?;
+        self.cipher
+            .decrypt_inout_detached(&nonce_for(offset), &self.aad(kind, binding), body.into(), &tag)
+            .map_err(|_| CryptoError::Authentication)?;
+        Ok(body)
+    }
+
     pub fn open(
         &self,
         offset: u64,

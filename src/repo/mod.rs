@@ -405,6 +405,20 @@ impl Repository {
         .map_err(|e| Error::Other(e.to_string()))?
     }
 
+    /// Loads many trees with a bounded number of reads in flight; results in input order.
+    pub async fn load_trees(
+        &self,
+        index: &MasterIndex,
+        ids: impl IntoIterator<Item = Id>,
+    ) -> Vec<Result<Tree>> {
+        crate::concurrency::map_bounded(
+            ids,
+            16,
+            |id| async move { self.load_tree(index, &id).await },
+        )
+        .await
+    }
+
     pub async fn load_tree(&self, index: &MasterIndex, id: &Id) -> Result<Tree> {
         let bytes = self.read_blob(index, id).await?;
         Tree::from_bytes(&bytes)

@@ -5,6 +5,8 @@
 use crate::crypto::{Id, ObjectCipher, PieceKind, RepoKeys, SALT_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::cell::RefCell;
 
 const MAGIC: &[u8; 4] = b"FDRP";
 const VERSION: u8 = 1;
@@ -47,19 +49,53 @@ pub fn pack_key(id: &Id) -> String {
     format!("data/{}/{}", &hex[..2], hex)
 }
 
+thread_local! {
+    // A zstd context per thread, reused: creating one per blob costs more than
+    // compressing a small blob.
+    static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+fn compress_into(raw: &[u8], level: i32, out: &mut [u8]) -> Option<usize> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
+            *slot = Some((level, zstd::bulk::Compressor::new(level).ok()?));
+        }
+        let (_, compressor) = slot.as_mut()?;
+        compressor.compress_to_buffer(raw, out).ok()
+    })
+}
+
+fn decompress(payload: &[u8], raw_length: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(d) => d.decompress(payload, raw_length),
+            None => Err(std::io::Error::other("no zstd context")),
+        }
+    })
+}
+
 /// Compresses a blob unless that does not make it smaller, and prefixes the choice.
+/// The buffer has room for the tag, so sealing it in place does not reallocate.
 pub fn encode_blob(raw: &[u8], level: i32) -> Vec<u8> {
-    if let Ok(compressed) = zstd::bulk::compress(raw, level)
-        && compressed.len() < raw.len()
+    // Only worth keeping if it saves something: bound the output below the input size.
+    let limit = raw.len().saturating_sub(1);
+    let mut out = vec![0u8; 1 + limit + TAG_LEN];
+    if limit > 0
+        && let Some(n) = compress_into(raw, level, &mut out[1..1 + limit])
     {
-        let mut out = Vec::with_capacity(compressed.len() + 1 + TAG_LEN);
-        out.push(FLAG_ZSTD);
-        out.extend_from_slice(&compressed);
+        out[0] = FLAG_ZSTD;
+        out.truncate(1 + n);
         return out;
     }
-    let mut out = Vec::with_capacity(raw.len() + 1 + TAG_LEN);
-    out.push(FLAG_RAW);
-    out.extend_from_slice(raw);
+    out.truncate(1 + raw.len());
+    out[0] = FLAG_RAW;
+    out[1..].copy_from_slice(raw);
     out
 }
 
@@ -237,35 +273,34 @@ pub fn open_blob(
     stored: &[u8],
     name: &str,
 ) -> Result<Vec<u8>> {
+    let mut buf = stored.to_vec();
+    open_blob_in_place(keys, &keys.cipher_for(salt), entry, &mut buf, name).map(|raw| raw.into_owned())
+}
+
+/// [`open_blob`] without copying: decrypts inside the caller's buffer (a downloaded pack),
+/// and an uncompressed blob is returned as a view into it.
+pub fn open_blob_in_place<'a>(
+    keys: &RepoKeys,
+    cipher: &ObjectCipher,
+    entry: &PackEntry,
+    stored: &'a mut [u8],
+    name: &str,
+) -> Result<Cow<'a, [u8]>> {
     let what = || format!("{name} blob {}", entry.id.short());
     if stored.len() != entry.length as usize || entry.raw_length > MAX_BLOB_LEN {
-        return Err(Error::damaged(
-            what(),
-            "stored blob length does not match the index",
-        ));
+        return Err(Error::damaged(what(), "stored blob length does not match the index"));
     }
-    let mut buf = stored.to_vec();
-    keys.cipher_for(salt)
-        .open(
-            entry.offset,
-            entry.kind.piece(),
-            entry.id.as_bytes(),
-            &mut buf,
-        )
+    let plain = cipher
+        .open_slice(entry.offset, entry.kind.piece(), entry.id.as_bytes(), stored)
         .map_err(|e| Error::damaged(what(), e.to_string()))?;
-    let (flag, payload) = buf
-        .split_first()
-        .ok_or_else(|| Error::damaged(what(), "empty blob"))?;
-    let raw = match *flag {
-        FLAG_RAW => payload.to_vec(),
-        FLAG_ZSTD => zstd::bulk::decompress(payload, entry.raw_length as usize)
-            .map_err(|e| Error::damaged(what(), format!("decompression failed: {e}")))?,
-        other => {
-            return Err(Error::damaged(
-                what(),
-                format!("unknown blob encoding {other}"),
-            ));
-        }
+    let (flag, payload) = plain.split_first().ok_or_else(|| Error::damaged(what(), "empty blob"))?;
+    let raw: Cow<'a, [u8]> = match *flag {
+        FLAG_RAW => Cow::Borrowed(&*payload),
+        FLAG_ZSTD => Cow::Owned(
+            decompress(payload, entry.raw_length as usize)
+                .map_err(|e| Error::damaged(what(), format!("decompression failed: {e}")))?,
+        ),
+        other => return Err(Error::damaged(what(), format!("unknown blob encoding {other}"))),
     };
     if raw.len() != entry.raw_length as usize || keys.blob_id(&raw) != entry.id {
         return Err(Error::damaged(what(), "content does not match its id"));

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::repo::Repository;
 use crate::repo::index::MasterIndex;
-use crate::repo::pack::{PackEntry, open_blob, pack_key};
+use crate::repo::pack::{PackEntry, open_blob_in_place, pack_key};
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::NodeKind;
 use crate::store::StoreError;
@@ -208,11 +208,13 @@ async fn fetch_pack(repo: &Repository, job: PackJob, shared: Arc<Shared>) -> Res
     };
     let fetched = bytes.len() as u64;
     let keys = repo.keys().clone();
+    let mut bytes = bytes;
     tokio::task::spawn_blocking(move || -> Result<()> {
+        let cipher = keys.cipher_for(&job.salt);
         for blob in &job.blobs {
             let from = (blob.entry.offset - start) as usize;
-            let stored = &bytes[from..from + blob.entry.length as usize];
-            let data = match open_blob(&keys, &job.salt, &blob.entry, stored, &key) {
+            let stored = &mut bytes[from..from + blob.entry.length as usize];
+            let data = match open_blob_in_place(&keys, &cipher, &blob.entry, stored, &key) {
                 Ok(data) => data,
                 Err(e) => {
                     for (file, _) in &blob.targets {
@@ -425,7 +427,7 @@ async fn run(
     };
     let jobs = group_by_pack(&index, &files, &shared, &why_missing);
     let packs_fetched = jobs.len() as u64;
-    let fetched = crate::concurrency::map_bounded(jobs, PACKS_IN_FLIGHT, |job| {
+    let fetched = crate::concurrency::map_unordered(jobs, PACKS_IN_FLIGHT, |job| {
         fetch_pack(repo, job, shared.clone())
     })
     .await;
@@ -450,14 +452,17 @@ async fn run(
         let already = shared.damaged.lock().ok().and_then(|d| d.get(&no).cloned());
         let placed_early = shared.single[no].is_some();
         async move {
-            tokio::task::spawn_blocking(move || -> std::result::Result<u64, String> {
-                if let Some(why) = already {
+            // One-chunk files were checked and placed when their chunk arrived: no thread hop.
+            match (already, placed_early) {
+                (Some(why), true) => return Err(why),
+                (None, true) => return Ok(node.size),
+                (Some(why), false) => {
                     let _ = std::fs::remove_file(&temp);
                     return Err(why);
                 }
-                if placed_early {
-                    return Ok(node.size);
-                }
+                (None, false) => {}
+            }
+            tokio::task::spawn_blocking(move || -> std::result::Result<u64, String> {
                 // Empty files and files made only of zero chunks were never opened.
                 open_temp(&temp, Some(node.size)).map_err(|e| format!("cannot create the restored file: {e}"))?;
                 let NodeKind::File { blake3: expected, .. } = &node.kind else { return Err("not a file".into()) };

@@ -62,10 +62,34 @@ pub async fn plan(
     includes: &[PathBuf],
 ) -> Result<RestorePlan> {
     let mut plan = RestorePlan::default();
-    let mut stack: Vec<(PathBuf, Id)> = vec![(PathBuf::new(), root)];
-    while let Some((rel_dir, tree_id)) = stack.pop() {
+    // Level by level, each level's trees fetched concurrently: a deep tree of thousands
+    // of directories is not thousands of round trips in a row.
+    let mut level: Vec<(PathBuf, Id)> = vec![(PathBuf::new(), root)];
+    while !level.is_empty() {
+        let trees = repo
+            .load_trees(index, level.iter().map(|(_, id)| *id))
+            .await;
+        let mut next = Vec::new();
+        for ((rel_dir, _), tree) in level.into_iter().zip(trees) {
+            plan_dir(&mut plan, rel_dir, tree, includes, &mut next)?;
+        }
+        level = next;
+    }
+    // Parents before children.
+    plan.dirs.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(plan)
+}
+
+fn plan_dir(
+    plan: &mut RestorePlan,
+    rel_dir: PathBuf,
+    tree: Result<crate::repo::tree::Tree>,
+    includes: &[PathBuf],
+    stack: &mut Vec<(PathBuf, Id)>,
+) -> Result<()> {
+    {
         let shown_dir = Path::new("/").join(&rel_dir);
-        let tree = match repo.load_tree(index, &tree_id).await {
+        let tree = match tree {
             Ok(tree) => tree,
             Err(e @ Error::Damaged { .. }) | Err(e @ Error::Store(_)) if !matches!(&e, Error::Store(s) if s.is_transient()) =>
             {
@@ -73,7 +97,7 @@ pub async fn plan(
                     shown_dir.display().to_string(),
                     format!("directory cannot be read: {e}"),
                 ));
-                continue;
+                return Ok(());
             }
             Err(e) => return Err(e),
         };
@@ -114,9 +138,7 @@ pub async fn plan(
             }
         }
     }
-    // Parents before children.
-    plan.dirs.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(plan)
+    Ok(())
 }
 
 #[cfg(test)]
