@@ -561,7 +561,7 @@ async fn upload(repo: &Repository, pack: FinishedPack) -> Result<IndexedPack> {
     let indexed = IndexedPack::from_finished(&pack);
     match repo
         .store()
-        .put(&pack_key(&pack.id), pack.bytes, PutMode::CreateOnly)
+        .put(&pack_key(&pack.id), pack.bytes.into(), PutMode::CreateOnly)
         .await
     {
         // A pack's name is the hash of its bytes: one already there is this very pack.
@@ -872,7 +872,7 @@ pub(crate) mod tests {
     async fn store_pack(repo: &Repository, pack: FinishedPack) -> IndexedPack {
         let indexed = IndexedPack::from_finished(&pack);
         repo.store()
-            .put(&pack_key(&pack.id), pack.bytes, PutMode::CreateOnly)
+            .put(&pack_key(&pack.id), pack.bytes.into(), PutMode::CreateOnly)
             .await
             .unwrap();
         indexed

@@ -245,7 +245,10 @@ async fn read_pack(repo: &Repository, pack: IndexedPack) -> Result<(u64, u64, Op
             Ok(h) => h,
             Err(e) => return (size, 0, Some(detail(e))),
         };
-        let header: HashSet<_> = header.into_iter().map(|e| (e.id, e.offset, e.length, e.raw_length)).collect();
+        let header: HashSet<_> = header
+            .into_iter()
+            .map(|e| (e.id, e.offset, e.length, e.raw_length))
+            .collect();
         let cipher = keys.cipher_for(&pack.salt);
         let mut blobs = 0;
         for blob in &pack.blobs {
@@ -262,7 +265,14 @@ async fn read_pack(repo: &Repository, pack: IndexedPack) -> Result<(u64, u64, Op
             }
             let range = blob.offset as usize..(blob.offset + u64::from(blob.length)) as usize;
             if range.end > bytes.len() {
-                return (size, blobs, Some(format!("index places blob {} beyond the pack's end", blob.id.short())));
+                return (
+                    size,
+                    blobs,
+                    Some(format!(
+                        "index places blob {} beyond the pack's end",
+                        blob.id.short()
+                    )),
+                );
             }
             let stored = &mut bytes[range];
             if let Err(e) = open_blob_in_place(&keys, &cipher, &entry, stored, &key) {

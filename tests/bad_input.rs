@@ -286,7 +286,11 @@ fn snapshot_prefixes_shorter_than_4_ambiguous_or_unknown_are_refused_with_exit_2
                     for bytes in [other.clone(), bytes] {
                         let id = Id::of_stored(&bytes);
                         repo.store()
-                            .put(&format!("snapshots/{id}"), bytes, PutMode::CreateOnly)
+                            .put(
+                                &format!("snapshots/{id}"),
+                                bytes.into(),
+                                PutMode::CreateOnly,
+                            )
                             .await
                             .unwrap();
                         ids.push(id);

@@ -139,7 +139,11 @@ fn restore_refuses_hostile_names_and_writes_nothing_outside_the_target() {
         for writer in [b.data, b.trees] {
             let pack = writer.finish().unwrap();
             repo.store()
-                .put(&pack_key(&pack.id), pack.bytes.clone(), PutMode::CreateOnly)
+                .put(
+                    &pack_key(&pack.id),
+                    pack.bytes.clone().into(),
+                    PutMode::CreateOnly,
+                )
                 .await
                 .unwrap();
             index.packs.push(IndexedPack::from_finished(&pack));

@@ -319,10 +319,16 @@ async fn run(
         pack_size: config.pack_size as usize,
         claimed: Mutex::new(index.blobs().map(|(id, _)| *id).collect()),
         progress: progress.clone(),
+        buffers: workers::BufferPool::default(),
+        data_pack: Mutex::new(None),
     });
     let workers = crate::concurrency::cpu_workers();
     let (pack_tx, pack_rx) = async_mpsc::channel(1);
-    let uploader = tokio::spawn(upload::upload_packs(repo.clone(), pack_rx));
+    let uploader = tokio::spawn(upload::upload_packs(
+        repo.clone(),
+        pack_rx,
+        shared.buffers.clone(),
+    ));
 
     let (job_tx, job_rx) = mpsc::sync_channel(64);
     let (blob_tx, blob_rx) = mpsc::sync_channel(workers * 2);
@@ -358,7 +364,6 @@ async fn run(
     let mut state = BuildState::default();
     let built = build_dir(root, &mut saver, &mut state, &parent_map).await;
     let flushed = saver.flush().await;
-    drop(saver);
     let joined = tokio::task::spawn_blocking(move || {
         let _ = feeder.join();
         threads
@@ -371,6 +376,17 @@ async fn run(
     })
     .await
     .map_err(|e| Error::Other(e.to_string()))?;
+    // Every blob worker has stopped: the last data pack is complete.
+    let last_pack = match shared.take_data_pack() {
+        Ok(Some(pack)) => saver
+            .packs
+            .send(pack)
+            .await
+            .map_err(|_| Error::Other("backup aborted: upload failed".into())),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    drop(saver);
     let uploaded = uploader
         .await
         .map_err(|e| Error::Other(format!("uploader stopped: {e}")))?;
@@ -382,6 +398,7 @@ async fn run(
     }
     let tree = built?;
     flushed?;
+    last_pack?;
 
     let mut summary = state.summary;
     summary.blobs_added = upload_stats.blobs;

@@ -2,11 +2,13 @@
 //! once they are stored, so an interrupted backup never leaves an index pointing at
 //! nothing (and what it did store is reused by the next run).
 
+use super::workers::BufferPool;
 use crate::error::{Error, Result};
 use crate::repo::Repository;
 use crate::repo::index::{IndexFile, IndexedPack};
 use crate::repo::pack::{FinishedPack, pack_key};
 use crate::store::PutMode;
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -24,6 +26,7 @@ pub struct UploadStats {
 pub async fn upload_packs(
     repo: Repository,
     mut packs: mpsc::Receiver<FinishedPack>,
+    buffers: BufferPool,
 ) -> Result<UploadStats> {
     let mut in_flight: JoinSet<Result<IndexedPack>> = JoinSet::new();
     let mut pending = IndexFile::default();
@@ -44,13 +47,20 @@ pub async fn upload_packs(
             repo.save_index(&std::mem::take(&mut pending)).await?;
         }
         let store = repo.store().clone();
+        let buffers = buffers.clone();
         in_flight.spawn(async move {
             let indexed = IndexedPack::from_finished(&pack);
+            let bytes = Bytes::from(pack.bytes);
+            let kept = bytes.clone();
             // Create-only: an existing pack of that name has these exact bytes already.
-            match store
-                .put(&pack_key(&pack.id), pack.bytes, PutMode::CreateOnly)
-                .await
-            {
+            let put = store
+                .put(&pack_key(&pack.id), bytes, PutMode::CreateOnly)
+                .await;
+            // The store has let go of the bytes: the buffer can hold the next pack.
+            if let Ok(buffer) = kept.try_into_mut() {
+                buffers.give(buffer.into());
+            }
+            match put {
                 Ok(()) => Ok(indexed),
                 Err(crate::store::StoreError::AlreadyExists { .. }) => Ok(indexed),
                 Err(e) => Err(e.into()),

@@ -5,7 +5,7 @@
 
 use super::walk::{FileJob, FileOutcome, FileResult};
 use crate::chunker::Chunker;
-use crate::crypto::{Id, RepoKeys};
+use crate::crypto::{Id, RepoKeys, TAG_LEN};
 use crate::progress::Progress;
 use crate::repo::config::ChunkerParams;
 use crate::repo::pack::{BlobKind, FinishedPack, PackWriter, encode_blob};
@@ -20,6 +20,27 @@ pub struct BlobJob {
     pub data: Vec<u8>,
 }
 
+/// Pack buffers go back and forth between the workers that fill them and the uploader
+/// that stores them, instead of being freed and allocated again for every pack.
+#[derive(Clone, Default)]
+pub struct BufferPool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl BufferPool {
+    const KEEP: usize = 2;
+
+    fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().ok()?.pop()
+    }
+
+    pub fn give(&self, buffer: Vec<u8>) {
+        if let Ok(mut pool) = self.0.lock()
+            && pool.len() < Self::KEEP
+        {
+            pool.push(buffer);
+        }
+    }
+}
+
 /// What every worker shares.
 pub struct Shared {
     pub keys: RepoKeys,
@@ -29,6 +50,10 @@ pub struct Shared {
     /// Blob ids already stored or on their way: each new blob is stored exactly once.
     pub claimed: Mutex<HashSet<Id>>,
     pub progress: Progress,
+    pub buffers: BufferPool,
+    /// One data pack filled by all blob workers: fewer pack buffers alive at once than
+    /// a pack per worker, and packs fill (and reach the store) sooner.
+    pub data_pack: Mutex<Option<PackWriter>>,
 }
 
 impl Shared {
@@ -40,9 +65,52 @@ impl Shared {
             .unwrap_or(false)
     }
 
+    /// Adds an encoded blob to the shared data pack; returns the previous pack, finished,
+    /// when this blob would have outgrown it.
+    pub fn add_to_data_pack(
+        &self,
+        id: Id,
+        raw_len: u32,
+        encoded: Vec<u8>,
+    ) -> crate::Result<Option<FinishedPack>> {
+        let mut slot = self
+            .data_pack
+            .lock()
+            .map_err(|_| crate::Error::Other(ABORTED.into()))?;
+        let full = match slot.as_ref() {
+            Some(w) if !w.is_empty() && w.len() + encoded.len() + TAG_LEN > self.pack_size => {
+                slot.take()
+            }
+            _ => None,
+        };
+        let pack = match slot.as_mut() {
+            Some(pack) => pack,
+            None => slot.insert(self.new_pack(BlobKind::Data)?),
+        };
+        pack.add(id, raw_len, encoded)?;
+        drop(slot);
+        // Sealing the header happens outside the lock.
+        full.map(PackWriter::finish).transpose()
+    }
+
+    /// The last, partly filled data pack, once every blob worker has stopped.
+    pub fn take_data_pack(&self) -> crate::Result<Option<FinishedPack>> {
+        let writer = self
+            .data_pack
+            .lock()
+            .map_err(|_| crate::Error::Other(ABORTED.into()))?
+            .take();
+        writer
+            .filter(|w| !w.is_empty())
+            .map(PackWriter::finish)
+            .transpose()
+    }
+
     pub fn new_pack(&self, kind: BlobKind) -> crate::Result<PackWriter> {
-        let capacity = self.pack_size + self.chunker.max_size as usize + 64 * 1024;
-        PackWriter::new(&self.keys, kind, capacity)
+        match self.buffers.take() {
+            Some(buffer) => PackWriter::with_buffer(&self.keys, kind, buffer),
+            None => PackWriter::new(&self.keys, kind, self.pack_size),
+        }
     }
 }
 
@@ -156,29 +224,19 @@ pub fn blob_worker(
     jobs: Arc<Mutex<mpsc::Receiver<BlobJob>>>,
     packs: async_mpsc::Sender<FinishedPack>,
 ) -> crate::Result<()> {
-    let mut writer: Option<PackWriter> = None;
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => break,
         };
         let Ok(job) = job else { break };
+        // Compression runs in parallel; only appending to the shared pack is serialised.
         let encoded = encode_blob(&job.data, shared.level);
         let raw_len = job.data.len() as u32;
         drop(job.data);
-        let pack = match writer.as_mut() {
-            Some(pack) => pack,
-            None => writer.insert(shared.new_pack(BlobKind::Data)?),
-        };
-        pack.add(job.id, raw_len, encoded)?;
-        if pack.len() >= shared.pack_size
-            && let Some(full) = writer.take()
-        {
-            send_pack(&packs, full.finish()?)?;
+        if let Some(full) = shared.add_to_data_pack(job.id, raw_len, encoded)? {
+            send_pack(&packs, full)?;
         }
-    }
-    if let Some(pack) = writer.filter(|w| !w.is_empty()) {
-        send_pack(&packs, pack.finish()?)?;
     }
     Ok(())
 }

@@ -86,7 +86,7 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct InitArgs {
     /// Average chunk size in KiB (min is a quarter, max four times).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 512)]
     pub chunk_avg_kib: u32,
     #[arg(long, default_value_t = 16)]
     pub pack_size_mib: u64,

@@ -193,11 +193,19 @@ impl ObjectCipher {
         binding: &[u8],
         sealed: &'a mut [u8],
     ) -> Result<&'a mut [u8], CryptoError> {
-        let body_len = sealed.len().checked_sub(TAG_LEN).ok_or(CryptoError::Authentication)?;
+        let body_len = sealed
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(CryptoError::Authentication)?;
         let (body, tag) = sealed.split_at_mut(body_len);
         let tag = aes_gcm::Tag::try_from(&*tag).map_err(|_| CryptoError::Authentication)?;
         self.cipher
-            .decrypt_inout_detached(&nonce_for(offset), &self.aad(kind, binding), body.into(), &tag)
+            .decrypt_inout_detached(
+                &nonce_for(offset),
+                &self.aad(kind, binding),
+                body.into(),
+                &tag,
+            )
             .map_err(|_| CryptoError::Authentication)?;
         Ok(body)
     }

@@ -16,11 +16,14 @@ pub struct ChunkerParams {
 }
 
 impl Default for ChunkerParams {
+    /// 512 KiB on average: on the benchmark dataset it stored 3% less than 1 MiB chunks
+    /// (it finds more duplicate regions), backed up as fast, and needed about 30 MiB less
+    /// memory (see README, Benchmarks).
     fn default() -> Self {
         ChunkerParams {
-            min_size: 256 * 1024,
-            avg_size: 1024 * 1024,
-            max_size: 4 * 1024 * 1024,
+            min_size: 128 * 1024,
+            avg_size: 512 * 1024,
+            max_size: 2 * 1024 * 1024,
         }
     }
 }

@@ -92,7 +92,7 @@ impl Repository {
         // The config goes last and create-only: a repository exists once it is readable,
         // and two concurrent inits cannot both win.
         store
-            .put(CONFIG_KEY, config.to_bytes(), PutMode::CreateOnly)
+            .put(CONFIG_KEY, config.to_bytes().into(), PutMode::CreateOnly)
             .await
             .map_err(|e| match e {
                 StoreError::AlreadyExists { store, .. } => {
@@ -231,7 +231,7 @@ impl Repository {
         let bytes = sealed::seal(&self.keys, kind, value)?;
         let id = Id::of_stored(&bytes);
         self.store
-            .put(&format!("{prefix}/{id}"), bytes, PutMode::Overwrite)
+            .put(&format!("{prefix}/{id}"), bytes.into(), PutMode::Overwrite)
             .await?;
         Ok(id)
     }
@@ -465,7 +465,7 @@ async fn put_slot(store: &dyn Store, slot: &KeySlot) -> Result<Id> {
     let bytes = serde_json::to_vec_pretty(slot).map_err(|e| Error::Other(e.to_string()))?;
     let id = Id::of_stored(&bytes);
     store
-        .put(&key_slot_key(&id), bytes, PutMode::CreateOnly)
+        .put(&key_slot_key(&id), bytes.into(), PutMode::CreateOnly)
         .await?;
     Ok(id)
 }

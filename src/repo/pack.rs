@@ -52,18 +52,21 @@ pub fn pack_key(id: &Id) -> String {
 thread_local! {
     // A zstd context per thread, reused: creating one per blob costs more than
     // compressing a small blob.
-    static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static COMPRESSORS: RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(Vec::new()) };
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
 fn compress_into(raw: &[u8], level: i32, out: &mut [u8]) -> Option<usize> {
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
-            *slot = Some((level, zstd::bulk::Compressor::new(level).ok()?));
-        }
-        let (_, compressor) = slot.as_mut()?;
-        compressor.compress_to_buffer(raw, out).ok()
+    COMPRESSORS.with(|cell| {
+        let mut all = cell.borrow_mut();
+        let at = match all.iter().position(|(l, _)| *l == level) {
+            Some(at) => at,
+            None => {
+                all.push((level, zstd::bulk::Compressor::new(level).ok()?));
+                all.len() - 1
+            }
+        };
+        all[at].1.compress_to_buffer(raw, out).ok()
     })
 }
 
@@ -80,6 +83,27 @@ fn decompress(payload: &[u8], raw_length: usize) -> std::io::Result<Vec<u8>> {
     })
 }
 
+const PROBE_WINDOW: usize = 128 * 1024;
+
+/// Whether a large chunk is not worth compressing: two 128 KiB windows (start and end)
+/// both fail to shrink at zstd's fastest level. Random data (media, archives, encrypted
+/// files) is a large share of real backups and costs as much to fail to compress as to
+/// compress; a window this size still sees repeats up to 64 KiB apart, and anything
+/// partly compressible at either end is compressed in full.
+fn looks_incompressible(raw: &[u8]) -> bool {
+    if raw.len() < 4 * PROBE_WINDOW {
+        return false;
+    }
+    let mut scratch = vec![0u8; PROBE_WINDOW];
+    [&raw[..PROBE_WINDOW], &raw[raw.len() - PROBE_WINDOW..]]
+        .iter()
+        .all(|window| {
+            // No room to shrink by 3%: compress_into fails, which is the answer.
+            let room = PROBE_WINDOW - PROBE_WINDOW / 32;
+            compress_into(window, 1, &mut scratch[..room]).is_none()
+        })
+}
+
 /// Compresses a blob unless that does not make it smaller, and prefixes the choice.
 /// The buffer has room for the tag, so sealing it in place does not reallocate.
 pub fn encode_blob(raw: &[u8], level: i32) -> Vec<u8> {
@@ -87,6 +111,7 @@ pub fn encode_blob(raw: &[u8], level: i32) -> Vec<u8> {
     let limit = raw.len().saturating_sub(1);
     let mut out = vec![0u8; 1 + limit + TAG_LEN];
     if limit > 0
+        && !looks_incompressible(raw)
         && let Some(n) = compress_into(raw, level, &mut out[1..1 + limit])
     {
         out[0] = FLAG_ZSTD;
@@ -117,8 +142,14 @@ pub struct FinishedPack {
 
 impl PackWriter {
     pub fn new(keys: &RepoKeys, kind: BlobKind, capacity: usize) -> Result<Self> {
+        // Room for the header too, so finishing a full pack does not reallocate it.
+        Self::with_buffer(keys, kind, Vec::with_capacity(capacity + 256 * 1024))
+    }
+
+    /// Builds the pack in a buffer that held an earlier pack (cleared here).
+    pub fn with_buffer(keys: &RepoKeys, kind: BlobKind, mut buf: Vec<u8>) -> Result<Self> {
         let cipher = keys.sealer().map_err(|e| Error::Other(e.to_string()))?;
-        let mut buf = Vec::with_capacity(capacity + capacity / 16);
+        buf.clear();
         buf.extend_from_slice(MAGIC);
         buf.push(VERSION);
         buf.push(kind_byte(kind));
@@ -274,7 +305,8 @@ pub fn open_blob(
     name: &str,
 ) -> Result<Vec<u8>> {
     let mut buf = stored.to_vec();
-    open_blob_in_place(keys, &keys.cipher_for(salt), entry, &mut buf, name).map(|raw| raw.into_owned())
+    open_blob_in_place(keys, &keys.cipher_for(salt), entry, &mut buf, name)
+        .map(|raw| raw.into_owned())
 }
 
 /// [`open_blob`] without copying: decrypts inside the caller's buffer (a downloaded pack),
@@ -288,19 +320,34 @@ pub fn open_blob_in_place<'a>(
 ) -> Result<Cow<'a, [u8]>> {
     let what = || format!("{name} blob {}", entry.id.short());
     if stored.len() != entry.length as usize || entry.raw_length > MAX_BLOB_LEN {
-        return Err(Error::damaged(what(), "stored blob length does not match the index"));
+        return Err(Error::damaged(
+            what(),
+            "stored blob length does not match the index",
+        ));
     }
     let plain = cipher
-        .open_slice(entry.offset, entry.kind.piece(), entry.id.as_bytes(), stored)
+        .open_slice(
+            entry.offset,
+            entry.kind.piece(),
+            entry.id.as_bytes(),
+            stored,
+        )
         .map_err(|e| Error::damaged(what(), e.to_string()))?;
-    let (flag, payload) = plain.split_first().ok_or_else(|| Error::damaged(what(), "empty blob"))?;
+    let (flag, payload) = plain
+        .split_first()
+        .ok_or_else(|| Error::damaged(what(), "empty blob"))?;
     let raw: Cow<'a, [u8]> = match *flag {
         FLAG_RAW => Cow::Borrowed(&*payload),
         FLAG_ZSTD => Cow::Owned(
             decompress(payload, entry.raw_length as usize)
                 .map_err(|e| Error::damaged(what(), format!("decompression failed: {e}")))?,
         ),
-        other => return Err(Error::damaged(what(), format!("unknown blob encoding {other}"))),
+        other => {
+            return Err(Error::damaged(
+                what(),
+                format!("unknown blob encoding {other}"),
+            ));
+        }
     };
     if raw.len() != entry.raw_length as usize || keys.blob_id(&raw) != entry.id {
         return Err(Error::damaged(what(), "content does not match its id"));
@@ -358,6 +405,38 @@ mod tests {
         for cut in [0, 10, pack.bytes.len() / 2, pack.bytes.len() - 1] {
             assert!(read_header(&keys, &pack.bytes[..cut], "p").is_err());
         }
+    }
+
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (state >> 33) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_incompressibility_probe_skips_only_what_cannot_shrink() {
+        let random = noise(1 << 20, 1);
+        assert_eq!(
+            encode_blob(&random, 3)[0],
+            FLAG_RAW,
+            "random data is stored raw"
+        );
+        // A random 64 KiB block repeated: every window looks random, yet it compresses 16:1.
+        let block = noise(64 * 1024, 2);
+        let repeated: Vec<u8> = block.iter().copied().cycle().take(1 << 20).collect();
+        let encoded = encode_blob(&repeated, 3);
+        assert_eq!(encoded[0], FLAG_ZSTD);
+        assert!(encoded.len() < repeated.len() / 8, "{}", encoded.len());
+        // Random in the middle, compressible at one end: still compressed.
+        let mut mixed = noise(1 << 20, 3);
+        mixed[..200 * 1024].fill(b'a');
+        assert_eq!(encode_blob(&mixed, 3)[0], FLAG_ZSTD);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::{ListPage, ObjectMeta, PutMode, Store, StoreError, StoreResult};
 use async_trait::async_trait;
+use bytes::Bytes;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -161,7 +162,7 @@ impl Store for FsStore {
         format!("file://{}", self.root.display())
     }
 
-    async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> StoreResult<()> {
+    async fn put(&self, key: &str, data: Bytes, mode: PutMode) -> StoreResult<()> {
         let path = self.path_of(key)?;
         self.blocking(key, move || write_atomic(&path, &data, mode))
             .await
@@ -247,18 +248,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FsStore::new(dir.path());
         store
-            .put("data/ab/abcd", b"hello".to_vec(), PutMode::CreateOnly)
+            .put(
+                "data/ab/abcd",
+                b"hello".to_vec().into(),
+                PutMode::CreateOnly,
+            )
             .await
             .unwrap();
         store
-            .put("index/ef", b"x".to_vec(), PutMode::Overwrite)
+            .put("index/ef", b"x".to_vec().into(), PutMode::Overwrite)
             .await
             .unwrap();
         assert_eq!(store.get("data/ab/abcd").await.unwrap(), b"hello");
         assert_eq!(store.get_range("data/ab/abcd", 1, 3).await.unwrap(), b"ell");
         assert_eq!(store.head("data/ab/abcd").await.unwrap().size, 5);
         let err = store
-            .put("data/ab/abcd", b"other".to_vec(), PutMode::CreateOnly)
+            .put(
+                "data/ab/abcd",
+                b"other".to_vec().into(),
+                PutMode::CreateOnly,
+            )
             .await;
         assert!(matches!(err, Err(StoreError::AlreadyExists { .. })));
         assert_eq!(
@@ -287,7 +296,10 @@ mod tests {
         let store = FsStore::new(dir.path());
         for i in 0..(PAGE_SIZE + 7) {
             let key = format!("snapshots/{i:06}");
-            store.put(&key, vec![1], PutMode::Overwrite).await.unwrap();
+            store
+                .put(&key, vec![1].into(), PutMode::Overwrite)
+                .await
+                .unwrap();
         }
         std::fs::write(dir.path().join("snapshots/.tmp-half-written"), b"x").unwrap();
         let first = store.list_page("snapshots/", None).await.unwrap();
@@ -303,7 +315,10 @@ mod tests {
         let store = FsStore::new(dir.path().join("repo"));
         for key in ["../escape", "/abs", "a//b", "data/../../x", ""] {
             assert!(
-                store.put(key, vec![], PutMode::Overwrite).await.is_err(),
+                store
+                    .put(key, Bytes::new(), PutMode::Overwrite)
+                    .await
+                    .is_err(),
                 "{key}"
             );
         }

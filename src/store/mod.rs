@@ -10,6 +10,7 @@ pub use fs::FsStore;
 pub use location::{Location, open_location};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 /// Whether a put may replace an existing object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +38,9 @@ pub struct ListPage {
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// A human-readable name of where the objects live (for errors and reports).
     fn describe(&self) -> String;
-    async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> StoreResult<()>;
+    /// `data` is shared, not copied: a caller may keep a clone and reuse the buffer once
+    /// the put has returned.
+    async fn put(&self, key: &str, data: Bytes, mode: PutMode) -> StoreResult<()>;
     async fn get(&self, key: &str) -> StoreResult<Vec<u8>>;
     async fn get_range(&self, key: &str, offset: u64, len: u64) -> StoreResult<Vec<u8>>;
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta>;
