@@ -337,7 +337,7 @@ pub fn open_blob_in_place<'a>(
         .split_first()
         .ok_or_else(|| Error::damaged(what(), "empty blob"))?;
     let raw: Cow<'a, [u8]> = match *flag {
-        FLAG_RAW => Cow::Borrowed(&*payload),
+        FLAG_RAW => Cow::Borrowed(payload),
         FLAG_ZSTD => Cow::Owned(
             decompress(payload, entry.raw_length as usize)
                 .map_err(|e| Error::damaged(what(), format!("decompression failed: {e}")))?,
