@@ -8,7 +8,7 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         // Pack-sized buffers come and go all the time; a fixed mmap threshold returns them
         // to the system instead of letting per-thread arenas keep them, which bounds RSS.
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 16 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
     std::process::exit(cli::main());
