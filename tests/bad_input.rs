@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{Env, PASSWORD, assert_same_tree, random_bytes, restored_root, snapshot_tree, write};
+use common::{
+    Env, PASSWORD, assert_same_tree, random_bytes, restored_root, snapshot_tree, temp_files, write,
+};
 use firedrill::crypto::{Id, PieceKind, SlotSecret};
 use firedrill::repo::Repository;
 use firedrill::repo::sealed;
@@ -15,30 +17,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
-
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".firedrill-")
-            {
-                out.push(entry.path());
-            }
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            }
-        }
-    }
-    out
-}
 
 #[test]
 fn a_missing_source_path_is_skipped_and_reported_with_exit_3() {

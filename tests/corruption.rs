@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, PASSWORD, random_bytes, restored_root, write};
+use common::{Env, PASSWORD, random_bytes, restored_root, temp_files, write};
 use firedrill::crypto::{Id, PieceKind, SlotSecret};
 use firedrill::repo::Repository;
 use firedrill::repo::index::{IndexFile, MasterIndex, index_key};
@@ -238,30 +238,6 @@ fn covered(path: &str, damaged: &BTreeSet<String>) -> bool {
     Path::new(path)
         .ancestors()
         .any(|a| a.to_str().is_some_and(|a| damaged.contains(a)))
-}
-
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".firedrill-")
-            {
-                out.push(entry.path());
-            }
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            }
-        }
-    }
-    out
 }
 
 fn blake3_of(path: &Path) -> String {

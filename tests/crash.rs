@@ -3,33 +3,12 @@
 
 mod common;
 
-use common::{Env, assert_same_tree, random_bytes, restored_root, write};
-use std::path::{Path, PathBuf};
+use common::{Env, assert_same_tree, files_below, random_bytes, restored_root, write};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
-
-/// Every regular file below `dir`, at any depth.
-fn files_below(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            let kind = entry.file_type().unwrap();
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if kind.is_file() {
-                out.push(entry.path());
-            }
-        }
-    }
-    out
-}
 
 fn is_temp(path: &Path) -> bool {
     path.file_name()

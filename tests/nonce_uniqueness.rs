@@ -16,37 +16,18 @@
 
 mod common;
 
-use common::{Env, PASSWORD, random_bytes, write};
+use common::{Env, PASSWORD, files_below, random_bytes, write};
 use firedrill::crypto::{Id, PieceKind, SlotSecret};
 use firedrill::repo::Repository;
 use firedrill::repo::index::{IndexFile, index_key};
 use firedrill::repo::pack::{pack_key, read_header};
 use firedrill::store::FsStore;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 const MIB: usize = 1 << 20;
 const SALT: std::ops::Range<usize> = 6..38;
-
-fn files_below(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            } else {
-                out.push(entry.path());
-            }
-        }
-    }
-    out
-}
 
 #[test]
 fn every_object_has_its_own_salt_and_every_piece_its_own_offset() {

@@ -277,19 +277,13 @@ impl Repository {
         Ok((master, damaged))
     }
 
+    /// The whole index; fails on any damaged index object (prune and verify need all).
     pub async fn load_index(&self) -> Result<MasterIndex> {
-        let ids = self.index_ids().await?;
-        let mut master = MasterIndex::default();
-        let loaded = crate::concurrency::map_bounded(ids.clone(), 8, |id| async move {
-            self.load_sealed::<IndexFile>(PieceKind::Index, &index_key(&id))
-                .await
-        })
-        .await;
-        for file in loaded {
-            master.add_file(&file?);
+        let (master, damaged) = self.load_index_tolerant().await?;
+        match damaged.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(master),
         }
-        master.index_ids = ids;
-        Ok(master)
     }
 
     pub async fn snapshot_ids(&self) -> Result<Vec<Id>> {

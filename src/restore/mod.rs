@@ -206,6 +206,15 @@ async fn fetch_pack(repo: &Repository, job: PackJob, shared: Arc<Shared>) -> Res
         }
         Err(e) => return Err(e.into()),
     };
+    if bytes.len() as u64 != end - start {
+        // A store that answers a ranged read with the wrong length cannot be trusted for this pack.
+        fail_all(format!(
+            "pack {key} returned {} bytes for a {}-byte range (truncated?)",
+            bytes.len(),
+            end - start
+        ));
+        return Ok(0);
+    }
     let fetched = bytes.len() as u64;
     let keys = repo.keys().clone();
     let mut bytes = bytes;
