@@ -4,6 +4,7 @@
 
 mod plan;
 pub mod safe_fs;
+mod stream_hash;
 
 pub use plan::check_name;
 
@@ -25,7 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-const PACKS_IN_FLIGHT: usize = 3;
+const PACKS_IN_FLIGHT: usize = 4;
+/// Chunks held back while a file's checksum waits for an earlier chunk.
+const OUT_OF_ORDER_BUDGET: i64 = 8 << 20;
 
 #[derive(Clone, Debug, Default)]
 pub struct RestoreOptions {
@@ -102,6 +105,7 @@ struct Shared {
     single: Vec<Option<(crate::repo::tree::Node, String)>>,
     is_root: bool,
     sizes: Vec<u64>,
+    hashes: stream_hash::StreamHashes,
     damaged: Mutex<HashMap<usize, String>>,
     progress: Progress,
 }
@@ -173,7 +177,9 @@ fn group_by_pack(
     for job in &mut jobs {
         job.blobs.sort_by_key(|b| b.entry.offset);
     }
-    jobs.sort_by_key(|j| j.id);
+    // In order of first use: multi-chunk files then mostly receive their chunks in order,
+    // which lets their checksums be computed without reading them back.
+    jobs.sort_by_key(|j| j.blobs.iter().flat_map(|b| b.targets.iter().copied()).min());
     jobs
 }
 
@@ -237,12 +243,15 @@ async fn fetch_pack(repo: &Repository, job: PackJob, shared: Arc<Shared>) -> Res
             for (file, offset) in &blob.targets {
                 if let Some((node, expected)) = &shared.single[*file] {
                     place_single(&shared, *file, node, expected, &data)?;
-                } else if !zero {
-                    let path = &shared.temp_paths[*file];
-                    let size = shared.single_size(*file);
-                    open_temp(path, size)
-                        .and_then(|out| out.write_all_at(&data, *offset))
-                        .map_err(|e| Error::io(path, e))?;
+                } else {
+                    if !zero {
+                        let path = &shared.temp_paths[*file];
+                        let size = shared.single_size(*file);
+                        open_temp(path, size)
+                            .and_then(|out| out.write_all_at(&data, *offset))
+                            .map_err(|e| Error::io(path, e))?;
+                    }
+                    shared.hashes.feed(*file, *offset, &data);
                 }
                 shared.progress.add_bytes(data.len() as u64);
             }
@@ -424,6 +433,7 @@ async fn run(
         single,
         is_root,
         sizes,
+        hashes: stream_hash::StreamHashes::new(files.len(), OUT_OF_ORDER_BUDGET),
         damaged: Mutex::new(HashMap::new()),
         progress: progress.clone(),
     });
@@ -460,6 +470,7 @@ async fn run(
         let node = file.node.clone();
         let already = shared.damaged.lock().ok().and_then(|d| d.get(&no).cloned());
         let placed_early = shared.single[no].is_some();
+        let streamed = shared.hashes.finish(no, node.size);
         async move {
             // One-chunk files were checked and placed when their chunk arrived: no thread hop.
             match (already, placed_early) {
@@ -475,7 +486,10 @@ async fn run(
                 // Empty files and files made only of zero chunks were never opened.
                 open_temp(&temp, Some(node.size)).map_err(|e| format!("cannot create the restored file: {e}"))?;
                 let NodeKind::File { blake3: expected, .. } = &node.kind else { return Err("not a file".into()) };
-                let actual = hash_file(&temp).map_err(|e| format!("cannot read back the restored file: {e}"))?;
+                let actual = match streamed {
+                    Some(hash) => hash,
+                    None => hash_file(&temp).map_err(|e| format!("cannot read back the restored file: {e}"))?,
+                };
                 if &actual != expected {
                     let _ = std::fs::remove_file(&temp);
                     return Err(format!("restored content does not match the snapshot's BLAKE3 {expected} (got {actual})"));
