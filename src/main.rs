@@ -10,7 +10,6 @@ fn main() {
         // to the system instead of letting per-thread arenas keep them, which bounds RSS.
         libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
         libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 32 << 20);
     }
     std::process::exit(cli::main());
 }

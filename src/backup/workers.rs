@@ -65,14 +65,16 @@ impl Shared {
             .unwrap_or(false)
     }
 
-    /// Adds an encoded blob to the shared data pack; returns the previous pack, finished,
-    /// when this blob would have outgrown it.
+    /// Adds an encoded blob to the shared data pack. When the blob would outgrow it, the
+    /// pack is finished and handed to the uploader first, with the lock held: while the
+    /// uploader is busy, no second full pack piles up in memory behind it.
     pub fn add_to_data_pack(
         &self,
         id: Id,
         raw_len: u32,
         encoded: Vec<u8>,
-    ) -> crate::Result<Option<FinishedPack>> {
+        packs: &async_mpsc::Sender<FinishedPack>,
+    ) -> crate::Result<()> {
         let mut slot = self
             .data_pack
             .lock()
@@ -83,14 +85,14 @@ impl Shared {
             }
             _ => None,
         };
+        if let Some(full) = full {
+            send_pack(packs, full.finish()?)?;
+        }
         let pack = match slot.as_mut() {
             Some(pack) => pack,
             None => slot.insert(self.new_pack(BlobKind::Data)?),
         };
-        pack.add(id, raw_len, encoded)?;
-        drop(slot);
-        // Sealing the header happens outside the lock.
-        full.map(PackWriter::finish).transpose()
+        pack.add(id, raw_len, encoded)
     }
 
     /// The last, partly filled data pack, once every blob worker has stopped.
@@ -234,9 +236,7 @@ pub fn blob_worker(
         let encoded = encode_blob(&job.data, shared.level);
         let raw_len = job.data.len() as u32;
         drop(job.data);
-        if let Some(full) = shared.add_to_data_pack(job.id, raw_len, encoded)? {
-            send_pack(&packs, full)?;
-        }
+        shared.add_to_data_pack(job.id, raw_len, encoded, &packs)?;
     }
     Ok(())
 }
