@@ -275,42 +275,6 @@ async fn run(
         _ => HashMap::new(),
     });
 
-    let walked = {
-        let (index, parent_map, sources) = (index.clone(), parent_map.clone(), sources.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut walker = Walker {
-                excludes: &excludes,
-                parent: &parent_map,
-                index: &index,
-                jobs: Vec::new(),
-                skipped: Vec::new(),
-                stats: Default::default(),
-            };
-            let mut root = DirPlan {
-                meta: None,
-                children: Default::default(),
-            };
-            for source in &sources {
-                walker.add_source(&mut root, source);
-            }
-            (root, walker.jobs, walker.skipped, walker.stats)
-        })
-        .await
-        .map_err(|e| Error::Other(format!("walking the source failed: {e}")))?
-    };
-    let (root, jobs, walk_skipped, stats) = walked;
-    if root.children.is_empty() {
-        return Err(Error::Usage(format!(
-            "nothing to back up: {}",
-            walk_skipped
-                .iter()
-                .map(|s| format!("{}: {}", s.path, s.error))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
-    }
-    progress.set_totals(stats.bytes_to_read, stats.files_to_read);
-
     let config = repo.config();
     let shared = Arc::new(Shared {
         keys: repo.keys().clone(),
@@ -348,13 +312,43 @@ async fn run(
             workers::blob_worker(shared, blob_rx, pack_tx)
         }));
     }
-    let feeder = std::thread::spawn(move || {
-        for job in jobs {
-            if job_tx.send(job).is_err() {
-                break;
+
+    let walked = {
+        let (index, parent_map, sources) = (index.clone(), parent_map.clone(), sources.clone());
+        let jobs = job_tx;
+        tokio::task::spawn_blocking(move || {
+            let mut walker = Walker {
+                excludes: &excludes,
+                parent: &parent_map,
+                index: &index,
+                jobs,
+                skipped: Vec::new(),
+                stats: Default::default(),
+            };
+            let mut root = DirPlan {
+                meta: None,
+                children: Default::default(),
+            };
+            for source in &sources {
+                walker.add_source(&mut root, source);
             }
-        }
-    });
+            (root, walker.skipped, walker.stats)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("walking the source failed: {e}")))?
+    };
+    let (root, walk_skipped, stats) = walked;
+    if root.children.is_empty() {
+        return Err(Error::Usage(format!(
+            "nothing to back up: {}",
+            walk_skipped
+                .iter()
+                .map(|s| format!("{}: {}", s.path, s.error))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    progress.set_totals(stats.bytes_to_read, stats.files_to_read);
 
     let mut saver = TreeSaver {
         shared: shared.clone(),
@@ -365,7 +359,6 @@ async fn run(
     let built = build_dir(root, &mut saver, &mut state, &parent_map).await;
     let flushed = saver.flush().await;
     let joined = tokio::task::spawn_blocking(move || {
-        let _ = feeder.join();
         threads
             .into_iter()
             .map(|t| {

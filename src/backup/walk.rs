@@ -61,7 +61,8 @@ pub struct Walker<'a> {
     /// Files of the parent snapshot by absolute path.
     pub parent: &'a HashMap<PathBuf, Node>,
     pub index: &'a MasterIndex,
-    pub jobs: Vec<FileJob>,
+    /// Files to read go straight to the readers: reading starts while the walk goes on.
+    pub jobs: std::sync::mpsc::SyncSender<FileJob>,
     pub skipped: Vec<SkippedEntry>,
     pub stats: WalkStats,
 }
@@ -184,7 +185,8 @@ impl Walker<'_> {
         let (done, pending) = oneshot::channel();
         self.stats.files_to_read += 1;
         self.stats.bytes_to_read += meta.len();
-        self.jobs.push(FileJob {
+        // A closed channel means the backup is aborting; the pending result reports it.
+        let _ = self.jobs.send(FileJob {
             path: path.to_path_buf(),
             done,
         });

@@ -34,12 +34,14 @@ pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
             if report.passed() { "PASS" } else { "FAIL" },
             report.files_compared
         );
+        let program = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "firedrill".into());
         println!(
-            "try: firedrill --repo {} --key-file {} snapshots",
+            "try: {program} --repo {} --key-file {} snapshots",
             report.repository.trim_start_matches("file://"),
             report.key_file.display()
         );
-        let _ = output::bytes(0);
     }
     Ok(if report.passed() {
         exit::SUCCESS
