@@ -4,7 +4,8 @@
 mod common;
 
 use common::{
-    Env, PASSWORD, assert_same_tree, random_bytes, restored_root, snapshot_tree, temp_files, write,
+    Env, PASSWORD, assert_same_tree, files_below, random_bytes, restored_root, snapshot_tree,
+    temp_files, write,
 };
 use firedrill::crypto::{Id, PieceKind, SlotSecret};
 use firedrill::repo::Repository;
@@ -54,22 +55,15 @@ fn a_missing_source_path_is_skipped_and_reported_with_exit_3() {
 }
 
 fn packs_stored(repo: &Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![repo.join("data")];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            } else if !entry.file_name().to_string_lossy().starts_with(".tmp-") {
-                n += 1;
-            }
-        }
-    }
-    n
+    files_below(&repo.join("data"))
+        .iter()
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".tmp-")
+        })
+        .count()
 }
 
 #[test]
