@@ -80,8 +80,11 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
                     total_bytes: options.sample_bytes,
                     seed: 2026,
                 };
-                let stats: SampleStats =
-                    generate(&sample, &spec).map_err(|e| Error::io(&sample, e))?;
+                let at = sample.clone();
+                let stats: SampleStats = tokio::task::spawn_blocking(move || generate(&at, &spec))
+                    .await
+                    .map_err(|e| Error::Other(e.to_string()))?
+                    .map_err(|e| Error::io(&sample, e))?;
                 timed(
                     &mut steps,
                     "generate sample data",

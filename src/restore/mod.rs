@@ -402,11 +402,19 @@ async fn run(
         )));
     }
     let plan_secs = started.elapsed().as_secs_f64();
-    std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
-
-    for (rel, _) in &dirs {
-        safe_fs::create_dir_within(target, rel).map_err(|e| Error::io(target.join(rel), e))?;
-    }
+    let dirs = {
+        let target = target.clone();
+        tokio::task::spawn_blocking(move || -> Result<Vec<(PathBuf, crate::repo::tree::Node)>> {
+            std::fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+            for (rel, _) in &dirs {
+                safe_fs::create_dir_within(&target, rel)
+                    .map_err(|e| Error::io(target.join(rel), e))?;
+            }
+            Ok(dirs)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("restore worker failed: {e}")))??
+    };
     let is_root = safe_fs::running_as_root();
     let mut temp_paths = Vec::with_capacity(files.len());
     let mut final_paths = Vec::with_capacity(files.len());
@@ -526,35 +534,20 @@ async fn run(
     }
     let verify_secs = verify_started.elapsed().as_secs_f64();
 
-    // Symlinks last, so nothing written above can pass through one of them.
-    let mut symlinks_restored = 0;
-    for (rel, node) in &symlinks {
-        let NodeKind::Symlink { target: link } = &node.kind else {
-            continue;
-        };
-        let final_path = target.join(rel);
-        let temp = safe_fs::temp_path_for(&final_path);
-        let made = std::os::unix::fs::symlink(link.to_os(), &temp).and_then(|()| {
-            if is_root {
-                std::os::unix::fs::lchown(&temp, Some(node.uid), Some(node.gid))?;
-            }
-            std::fs::rename(&temp, &final_path)
-        });
-        match made {
-            Ok(()) => symlinks_restored += 1,
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                damaged.push(Problem {
-                    path: Path::new("/").join(rel).display().to_string(),
-                    problem: format!("cannot create symlink: {e}"),
-                });
-            }
-        }
-    }
-    // Directory times last and deepest first: writing inside a directory changes its mtime.
-    for (rel, node) in dirs.iter().rev() {
-        let _ = safe_fs::apply_metadata(&target.join(rel), node, is_root);
-    }
+    let dir_count = dirs.len() as u64;
+    let (symlinks_restored, link_problems) = {
+        let target = target.clone();
+        tokio::task::spawn_blocking(move || {
+            safe_fs::finish_tree(&target, &symlinks, &dirs, is_root)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("restore worker failed: {e}")))?
+    };
+    damaged.extend(
+        link_problems
+            .into_iter()
+            .map(|(path, problem)| Problem { path, problem }),
+    );
     progress.finish();
     damaged.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(RestoreReport {
@@ -562,7 +555,7 @@ async fn run(
         target: target.clone(),
         files_restored,
         files_verified: files_restored,
-        dirs: dirs.len() as u64,
+        dirs: dir_count,
         symlinks: symlinks_restored,
         bytes_restored,
         packs_fetched,

@@ -1,6 +1,6 @@
 //! Filesystem steps of a restore that must never follow a symlink out of the target.
 
-use crate::repo::tree::Node;
+use crate::repo::tree::{Node, NodeKind};
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -89,6 +89,46 @@ fn set_mtime(path: &Path, secs: i64, nsec: u32) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// The last steps of a restore: symlinks (last, so nothing written before can pass
+/// through one), then directory metadata deepest first (writing inside a directory
+/// changes its mtime). Returns how many symlinks were made and what could not be.
+pub fn finish_tree(
+    target: &Path,
+    symlinks: &[(PathBuf, Node)],
+    dirs: &[(PathBuf, Node)],
+    is_root: bool,
+) -> (u64, Vec<(String, String)>) {
+    let mut made = 0;
+    let mut problems = Vec::new();
+    for (rel, node) in symlinks {
+        let NodeKind::Symlink { target: link } = &node.kind else {
+            continue;
+        };
+        let final_path = target.join(rel);
+        let temp = temp_path_for(&final_path);
+        let result = std::os::unix::fs::symlink(link.to_os(), &temp).and_then(|()| {
+            if is_root {
+                std::os::unix::fs::lchown(&temp, Some(node.uid), Some(node.gid))?;
+            }
+            fs::rename(&temp, &final_path)
+        });
+        match result {
+            Ok(()) => made += 1,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                problems.push((
+                    Path::new("/").join(rel).display().to_string(),
+                    format!("cannot create symlink: {e}"),
+                ));
+            }
+        }
+    }
+    for (rel, node) in dirs.iter().rev() {
+        let _ = apply_metadata(&target.join(rel), node, is_root);
+    }
+    (made, problems)
 }
 
 pub fn running_as_root() -> bool {
