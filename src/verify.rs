@@ -51,6 +51,8 @@ impl VerifyReport {
 }
 
 const EXAMPLES: usize = 5;
+/// Whole packs downloaded at once: enough to keep both cores busy on a cold store.
+const PACKS_IN_FLIGHT: usize = 4;
 
 /// Who uses each pack, for reporting what a damaged pack takes down.
 #[derive(Default)]
@@ -304,28 +306,24 @@ async fn run(repo: &Repository, read: ReadData, progress: Progress) -> Result<Ve
     let (index, indexed_packs) = load_indexes(repo, &mut report).await?;
     let stored: HashMap<Id, u64> = repo.pack_ids().await?.into_iter().collect();
     report.packs = stored.len() as u64;
-    let mut deps = Dependents::default();
-    check_trees(repo, &index, &mut report, &mut deps).await?;
 
+    // Packs that are missing or of the wrong size; their dependents are known only after
+    // the trees are walked, so the damage entries are written at the end.
+    let mut bad_packs: Vec<(Id, String)> = Vec::new();
     let mut readable = Vec::new();
     let mut ids: Vec<&Id> = indexed_packs.keys().collect();
     ids.sort();
     for id in ids {
         let pack = &indexed_packs[id];
         match stored.get(id) {
-            None => report.damage.push(Damage {
-                object: pack_key(id),
-                problem: "missing".into(),
-                affects: deps.of(id),
-            }),
-            Some(&size) if size != pack.size => report.damage.push(Damage {
-                object: pack_key(id),
-                problem: format!(
+            None => bad_packs.push((*id, "missing".into())),
+            Some(&size) if size != pack.size => bad_packs.push((
+                *id,
+                format!(
                     "size is {size} bytes, the index says {} (truncated or replaced)",
                     pack.size
                 ),
-                affects: deps.of(id),
-            }),
+            )),
             Some(_) => readable.push(pack.clone()),
         }
     }
@@ -349,20 +347,30 @@ async fn run(repo: &Repository, read: ReadData, progress: Progress) -> Result<Ve
             .collect(),
     };
     progress.set_totals(to_read.iter().map(|p| p.size).sum(), to_read.len() as u64);
-    let results =
-        crate::concurrency::map_unordered(to_read, crate::concurrency::cpu_workers() + 1, |pack| {
-            let progress = progress.clone();
-            async move {
-                let id = pack.id;
-                let size = pack.size;
-                let result = read_pack(repo, pack).await;
-                progress.add_bytes(size);
-                progress.file_done();
-                (id, result)
-            }
-        })
-        .await;
+    let read_all = crate::concurrency::map_unordered(to_read, PACKS_IN_FLIGHT, |pack| {
+        let progress = progress.clone();
+        async move {
+            let id = pack.id;
+            let size = pack.size;
+            let result = read_pack(repo, pack).await;
+            progress.add_bytes(size);
+            progress.file_done();
+            (id, result)
+        }
+    });
+    // The tree walk (small reads) and the pack reads (large ones) overlap.
+    let mut deps = Dependents::default();
+    let (trees, results) =
+        tokio::join!(check_trees(repo, &index, &mut report, &mut deps), read_all);
     progress.finish();
+    trees?;
+    for (id, problem) in bad_packs {
+        report.damage.push(Damage {
+            object: pack_key(&id),
+            problem,
+            affects: deps.of(&id),
+        });
+    }
     for (id, result) in results {
         let (bytes, blobs, problem) = result?;
         report.packs_read += 1;
