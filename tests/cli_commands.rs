@@ -628,7 +628,7 @@ fn key_slots_add_list_and_remove() {
     assert_eq!(added["kind"], "passphrase");
     assert_ne!(first_slot, second_slot);
 
-    // Both passphrases open the repository; each session marks its own slot as current.
+    // Both passphrases open the repository; each invocation marks its own slot as current.
     let current = |password: &str| -> Vec<(String, bool)> {
         let list = with_password(&env, password, &["--json", "key", "list"])
             .ok()

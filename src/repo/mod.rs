@@ -45,7 +45,7 @@ pub struct Repository {
     config: RepoConfig,
     keys: RepoKeys,
     master: MasterKey,
-    /// The key slot this session was opened with.
+    /// The key slot this handle was opened with.
     slot_id: Id,
 }
 
