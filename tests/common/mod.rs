@@ -244,25 +244,11 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
 
 /// Restore's temporary files (`.firedrill-*`) left anywhere below `dir`.
 pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".firedrill-")
-            {
-                out.push(entry.path());
-            }
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            }
-        }
-    }
-    out
+    files_below(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".firedrill-"))
+        })
+        .collect()
 }
