@@ -5,8 +5,10 @@ pub mod concurrency;
 pub mod crypto;
 pub mod error;
 pub mod host;
+pub mod replicate;
 pub mod repo;
 pub mod store;
+pub mod tls;
 
 pub use error::{Error, Result};
 pub mod backup;

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 Secrets: the passphrase comes from FIREDRILL_PASSWORD, FIREDRILL_PASSWORD_FILE or a terminal prompt, never from an argument."
 )]
 pub struct Cli {
-    /// Repository location: a path or file:///path.
+    /// Repository location: a path, file:///path, s3://BUCKET/PREFIX,
+    /// s3:https://HOST[:PORT]/BUCKET/PREFIX or gs://BUCKET/PREFIX.
     #[arg(long, short = 'r', global = true, env = "FIREDRILL_REPO")]
     pub repo: Option<String>,
     /// TOML config file naming the repository and where its secret is.
@@ -60,6 +61,10 @@ pub enum Command {
     },
     /// Check the repository's structure, and with --read-data every stored byte.
     Verify {
+        /// Instead, read back every object of this replica (no key needed) and report
+        /// what is missing, truncated or corrupted.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["read_data", "read_data_subset"])]
+        replica: Option<String>,
         #[arg(long, conflicts_with = "read_data_subset")]
         read_data: bool,
         /// Read a random PERCENT of the packs (e.g. 10 or 2.5%).
@@ -79,6 +84,10 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Copy to each replica every object it lacks; snapshots last.
+    Replicate(ReplicateArgs),
+    /// Show each replica: what it holds, what it lacks, its newest snapshot and RPO lag.
+    Replicas,
     /// Try firedrill end to end on local directories: back up, restore, check.
     Quickstart(QuickstartArgs),
 }
@@ -171,6 +180,20 @@ pub struct PruneArgs {
     pub max_unused: f64,
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplicateArgs {
+    /// Only this replica: a name from the config, or a location (repeatable).
+    #[arg(long, value_name = "NAME|LOCATION")]
+    pub to: Vec<String>,
+    /// Read back every object on every copy, and repair what is missing, truncated or
+    /// corrupted from a healthy copy.
+    #[arg(long)]
+    pub heal: bool,
+    /// Objects in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub jobs: usize,
 }
 
 #[derive(Args, Debug)]

@@ -2,7 +2,7 @@
 
 mod args;
 mod commands;
-mod config_file;
+mod config;
 mod output;
 mod secrets;
 
@@ -10,29 +10,52 @@ use args::Cli;
 use clap::Parser;
 use firedrill::crypto::SlotSecret;
 use firedrill::error::exit;
+use firedrill::replicate::placement::PlacementPolicy;
 use firedrill::repo::Repository;
-use firedrill::store::{Location, open_location};
+use firedrill::store::Location;
+use firedrill::store::spec::StoreSpec;
 use firedrill::{Error, Result};
 use std::path::PathBuf;
 
 /// What every command that opens a repository needs.
 pub struct Context {
     pub cli: Cli,
-    config: Option<config_file::ConfigFile>,
+    config: Option<config::ConfigFile>,
 }
 
 impl Context {
-    fn location(&self) -> Result<Location> {
-        let text = match (&self.cli.repo, &self.config) {
-            (Some(repo), _) => repo.clone(),
-            (None, Some(config)) => config.repository.location.clone(),
-            (None, None) => {
-                return Err(Error::Usage(
-                    "no repository given: use --repo LOCATION, set FIREDRILL_REPO, or --config FILE".into(),
-                ));
-            }
+    /// The primary store: `--repo` wins over the config file.
+    pub fn primary_spec(&self) -> Result<StoreSpec> {
+        if let Some(repo) = &self.cli.repo {
+            let spec = StoreSpec::new("primary", Location::parse(repo)?);
+            spec.transport()?;
+            return Ok(spec);
+        }
+        let from_config = match &self.config {
+            Some(config) => config.primary_spec()?,
+            None => None,
         };
-        Location::parse(&text)
+        from_config.ok_or_else(|| {
+            Error::Usage(
+                "no repository given: use --repo LOCATION, set FIREDRILL_REPO, or --config FILE"
+                    .into(),
+            )
+        })
+    }
+
+    /// The replicas the config declares (none without a config file).
+    pub fn replica_specs(&self) -> Result<Vec<StoreSpec>> {
+        match &self.config {
+            Some(config) => config.replica_specs(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub fn placement(&self) -> PlacementPolicy {
+        self.config
+            .as_ref()
+            .map(|c| c.placement.clone())
+            .unwrap_or_default()
     }
 
     fn key_file(&self) -> Option<PathBuf> {
@@ -78,12 +101,12 @@ impl Context {
         )
     }
 
-    pub fn store(&self) -> Result<std::sync::Arc<dyn firedrill::store::Store>> {
-        Ok(open_location(&self.location()?))
+    pub async fn store(&self) -> Result<std::sync::Arc<dyn firedrill::store::Store>> {
+        self.primary_spec()?.open().await
     }
 
     pub async fn open(&self) -> Result<Repository> {
-        let store = self.store()?;
+        let store = self.store().await?;
         // Check the location is a repository before asking for a passphrase.
         Repository::read_config(store.as_ref()).await?;
         let secret = self.secret()?;
@@ -131,7 +154,7 @@ pub fn main() -> i32 {
     let json = cli.json;
     let result = runtime.block_on(async move {
         let config = match &cli.config {
-            Some(path) => Some(config_file::ConfigFile::load(path)?),
+            Some(path) => Some(config::ConfigFile::load(path)?),
             None => None,
         };
         let ctx = Context { cli, config };

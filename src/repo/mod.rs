@@ -189,6 +189,15 @@ impl Repository {
         self.store.describe()
     }
 
+    /// The same repository read through another store, such as a replica: objects are
+    /// named and sealed alike everywhere, so the keys are the same.
+    pub fn with_store(&self, store: Arc<dyn Store>) -> Repository {
+        Repository {
+            store,
+            ..self.clone()
+        }
+    }
+
     pub async fn key_slots(&self) -> Result<Vec<(Id, KeySlot)>> {
         Ok(load_slots(self.store.as_ref()).await?.0)
     }

@@ -3,14 +3,23 @@
 
 mod error;
 mod fs;
+pub mod gcs;
 mod location;
+pub mod retry;
+pub mod s3;
+pub mod spec;
 
 pub use error::{StoreError, StoreResult};
 pub use fs::FsStore;
-pub use location::{Location, open_location};
+pub use location::Location;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+/// An object body delivered in pieces, for objects too large to hold whole in memory.
+pub type PartStream<'a> = BoxStream<'a, StoreResult<Bytes>>;
 
 /// Whether a put may replace an existing object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +56,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Lists keys starting with `prefix`, one page at a time, in lexical order.
     async fn list_page(&self, prefix: &str, token: Option<String>) -> StoreResult<ListPage>;
     async fn delete(&self, key: &str) -> StoreResult<()>;
+
+    /// Writes an object of `size` bytes from a stream of pieces (multipart on S3, a
+    /// resumable upload on GCS, a temporary file on disk) without holding it whole.
+    /// If the stream yields an error, nothing is stored under `key`.
+    async fn put_stream(
+        &self,
+        key: &str,
+        size: u64,
+        mut body: PartStream<'_>,
+        mode: PutMode,
+    ) -> StoreResult<()> {
+        let mut whole = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        while let Some(piece) = body.next().await {
+            whole.extend_from_slice(&piece?);
+        }
+        self.put(key, whole.into(), mode).await
+    }
 }
 
 /// Collects every page of a listing.

@@ -24,7 +24,7 @@ fn new_key_file(path: &Path) -> Result<SlotSecret> {
 }
 
 pub async fn init(ctx: &Context, args: &InitArgs) -> Result<i32> {
-    let store = ctx.store()?;
+    let store = ctx.store().await?;
     let avg = args.chunk_avg_kib.saturating_mul(1024);
     let options = InitOptions {
         chunker: ChunkerParams {

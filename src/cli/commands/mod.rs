@@ -4,6 +4,7 @@ mod backup;
 mod keys;
 mod maintenance;
 mod quickstart;
+mod replication;
 mod snapshots;
 
 use super::Context;
@@ -25,9 +26,16 @@ pub async fn run(ctx: &Context) -> Result<i32> {
             include,
         } => snapshots::restore(ctx, snapshot, target, include).await,
         Command::Verify {
+            replica: Some(name),
+            ..
+        } => replication::verify_replica(ctx, name).await,
+        Command::Verify {
+            replica: None,
             read_data,
             read_data_subset,
         } => maintenance::verify(ctx, *read_data, read_data_subset.as_deref()).await,
+        Command::Replicate(args) => replication::replicate(ctx, args).await,
+        Command::Replicas => replication::status(ctx).await,
         Command::Forget(args) => maintenance::forget(ctx, args).await,
         Command::Prune(args) => maintenance::prune(ctx, args).await,
         Command::Quickstart(args) => quickstart::run(ctx, args).await,

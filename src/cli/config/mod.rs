@@ -1,6 +1,12 @@
-//! The optional TOML config file. Secrets are referenced (a file, an environment
-//! variable), never written inline.
+//! The optional TOML config file: the repository, its primary store and replicas, and
+//! the placement policy. Secrets are referenced (a file, an environment variable), never
+//! written inline.
 
+mod stores;
+
+pub use stores::StoreSection;
+
+use firedrill::replicate::placement::PlacementPolicy;
 use firedrill::{Error, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -8,13 +14,25 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    #[serde(default)]
     pub repository: RepositorySection,
+    /// Where the repository lives; `repository.location` is the short form.
+    pub primary: Option<toml::Spanned<StoreSection>>,
+    #[serde(default, rename = "replica")]
+    pub replicas: Vec<toml::Spanned<StoreSection>>,
+    #[serde(default)]
+    pub placement: PlacementPolicy,
+    /// The file this was read from, for errors.
+    #[serde(skip)]
+    pub path: PathBuf,
+    #[serde(skip)]
+    text: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RepositorySection {
-    pub location: String,
+    pub location: Option<String>,
     /// A file holding the passphrase.
     pub password_file: Option<PathBuf>,
     /// The name of an environment variable holding the passphrase.
@@ -30,15 +48,11 @@ impl ConfigFile {
         let mut config: ConfigFile = toml::from_str(&text).map_err(|e| {
             let place = e
                 .span()
-                .map(|span| {
-                    let before = &text[..span.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                    format!(":{line}:{column}")
-                })
+                .map(|span| line_column(&text, span.start))
                 .unwrap_or_default();
             Error::Usage(format!("{}{place}: {}", path.display(), e.message()))
         })?;
+        config.path = path.to_path_buf();
         // Relative paths in the file are relative to the file, not to where firedrill runs.
         let base = path.parent().unwrap_or(Path::new("."));
         let repo = &mut config.repository;
@@ -50,14 +64,32 @@ impl ConfigFile {
                 *p = base.join(&*p);
             }
         }
-        if !repo.location.contains("://")
-            && !repo.location.starts_with("s3:")
-            && Path::new(&repo.location).is_relative()
+        if let Some(location) = &mut repo.location
+            && !location.contains("://")
+            && !location.starts_with("s3:")
+            && Path::new(location.as_str()).is_relative()
         {
-            repo.location = base.join(&repo.location).display().to_string();
+            *location = base.join(location.as_str()).display().to_string();
         }
+        config.text = text;
         Ok(config)
     }
+
+    /// `file:line:column` of a byte offset in this file, for errors about a section.
+    pub fn place(&self, offset: usize) -> String {
+        format!("{}{}", self.path.display(), line_column(&self.text, offset))
+    }
+
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(":{line}:{column}")
 }
 
 #[cfg(test)]
@@ -89,7 +121,7 @@ mod tests {
         .unwrap();
         let c = ConfigFile::load(&path).unwrap();
         assert_eq!(
-            c.repository.location,
+            c.repository.location.unwrap(),
             dir.path().join("repo").display().to_string()
         );
         assert_eq!(c.repository.password_file.unwrap(), dir.path().join("pass"));
