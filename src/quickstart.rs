@@ -1,16 +1,21 @@
 //! `firedrill quickstart`: the whole job on local directories, with nothing to set up.
-//! It backs up sample data (or a given directory), restores it to a scratch directory,
-//! checks every restored file against the source and the snapshot, and reads back
-//! every stored byte.
+//! It backs up sample data (or a given directory) to a primary, replicates it to two
+//! replicas standing for two other regions, restores from a replica alone to a scratch
+//! directory, checks every restored file against the source and the snapshot, and reads
+//! back every stored byte.
 
 use crate::backup::{BackupOptions, backup};
 use crate::crypto::{Id, SlotSecret, read_key_file, write_new_key_file};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::replicate::placement::PlacementPolicy;
+use crate::replicate::status::{StatusReport, status};
+use crate::replicate::{NamedStore, ReplicateOptions, ReplicationReport, replicate};
 use crate::repo::{InitOptions, Repository};
 use crate::restore::{RestoreOptions, RestoreReport, restore};
 use crate::sample_data::{SampleSpec, SampleStats, generate};
-use crate::store::FsStore;
+use crate::store::spec::StoreSpec;
+use crate::store::{FsStore, Location};
 use crate::verify::{ReadData, VerifyReport, verify};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -36,20 +41,84 @@ pub struct QuickstartReport {
     pub dir: PathBuf,
     pub repository: String,
     pub key_file: PathBuf,
+    /// A config declaring the demo's primary, replicas and placement policy.
+    pub config_file: PathBuf,
     pub source: PathBuf,
     pub restored_to: PathBuf,
     pub snapshot: Id,
     pub steps: Vec<Step>,
     pub files_compared: u64,
     pub mismatches: Vec<String>,
+    pub replication: ReplicationReport,
+    pub replicas: StatusReport,
+    /// The replica the restore read from, alone.
+    pub restored_from: String,
     pub restore: RestoreReport,
     pub verify: VerifyReport,
 }
 
 impl QuickstartReport {
     pub fn passed(&self) -> bool {
-        self.mismatches.is_empty() && self.restore.is_clean() && self.verify.is_clean()
+        self.mismatches.is_empty()
+            && self.replication.all_complete()
+            && self.replicas.placement.satisfied
+            && self.restore.is_clean()
+            && self.verify.is_clean()
     }
+}
+
+/// The demo's copies: the primary and two replicas, each standing for a region.
+const REGIONS: [(&str, &str, &str); 3] = [
+    ("primary", "repository", "demo-region-a"),
+    ("region-b", "replica-region-b", "demo-region-b"),
+    ("region-c", "replica-region-c", "demo-region-c"),
+];
+
+fn demo_policy() -> PlacementPolicy {
+    PlacementPolicy {
+        min_replicas: 2,
+        min_providers: 1,
+        min_regions: 3,
+        allowed_jurisdictions: vec!["EU".into()],
+    }
+}
+
+fn demo_store(dir: &Path, (name, sub, region): (&str, &str, &str)) -> NamedStore {
+    let path = dir.join(sub);
+    let mut spec = StoreSpec::new(name, Location::Local(path.clone()));
+    spec.region = Some(region.into());
+    spec.jurisdiction = Some("EU".into());
+    NamedStore {
+        spec,
+        store: Arc::new(FsStore::new(path)),
+    }
+}
+
+fn write_demo_config(dir: &Path, key_file: &Path) -> Result<PathBuf> {
+    let mut text = format!(
+        "# The quickstart's plan: a primary and two replicas in three (local) regions.\n\
+         [repository]\nkey_file = {:?}\n\n",
+        key_file.display().to_string()
+    );
+    for (i, (name, sub, region)) in REGIONS.into_iter().enumerate() {
+        let header = if i == 0 {
+            "[primary]".to_string()
+        } else {
+            format!("[[replica]]\nname = {name:?}")
+        };
+        text.push_str(&format!(
+            "{header}\nlocation = {:?}\nregion = {region:?}\njurisdiction = \"EU\"\n\n",
+            dir.join(sub).display().to_string()
+        ));
+    }
+    let policy = demo_policy();
+    text.push_str(&format!(
+        "[placement]\nmin_replicas = {}\nmin_regions = {}\nallowed_jurisdictions = [\"EU\"]\n",
+        policy.min_replicas, policy.min_regions
+    ));
+    let path = dir.join("firedrill.toml");
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
 }
 
 fn timed<T>(steps: &mut Vec<Step>, name: &str, started: Instant, value: T, detail: String) -> T {
@@ -153,6 +222,52 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
     );
     timed(&mut steps, "backup", started, (), detail);
 
+    let started = Instant::now();
+    let primary = demo_store(&dir, REGIONS[0]);
+    let replicas = [demo_store(&dir, REGIONS[1]), demo_store(&dir, REGIONS[2])];
+    let replicate_options = ReplicateOptions {
+        progress: progress(options, "replicate"),
+        ..Default::default()
+    };
+    let replication = replicate(&primary, &replicas, &demo_policy(), &replicate_options).await?;
+    let copied: u64 = replication.replicas.iter().map(|r| r.bytes_copied).sum();
+    timed(
+        &mut steps,
+        "replicate",
+        started,
+        (),
+        format!(
+            "to {} and {}: {copied} bytes copied, every object checked against its name",
+            REGIONS[1].0, REGIONS[2].0
+        ),
+    );
+    let started = Instant::now();
+    let replica_status = status(&primary, &replicas, &demo_policy(), &repo).await;
+    let lagging = replica_status
+        .stores
+        .iter()
+        .filter(|s| s.missing_objects != Some(0))
+        .count();
+    timed(
+        &mut steps,
+        "replica status",
+        started,
+        (),
+        format!(
+            "{} copies, {lagging} behind the primary; placement plan {}",
+            replica_status.stores.len(),
+            if replica_status.placement.satisfied {
+                "met"
+            } else {
+                "NOT met"
+            }
+        ),
+    );
+    let config_file = write_demo_config(&dir, &key_file)?;
+
+    // Restore from a replica alone, as if the primary's region were lost.
+    let restore_source = &replicas[0];
+    let from_replica = repo.with_store(restore_source.store.clone());
     let restored_to = dir.join("restored");
     if restored_to.exists() {
         std::fs::remove_dir_all(&restored_to).map_err(|e| Error::io(&restored_to, e))?;
@@ -163,14 +278,15 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
         includes: Vec::new(),
     };
     let report = restore(
-        &repo,
+        &from_replica,
         (&outcome.snapshot_id, &outcome.snapshot),
         &restore_options,
         progress(options, "restore"),
     )
     .await?;
     let detail = format!(
-        "{} files, {} bytes to {}; every file's BLAKE3 matched the snapshot: {}",
+        "from {}: {} files, {} bytes to {}; every file's BLAKE3 matched the snapshot: {}",
+        restore_source.name(),
         report.files_restored,
         report.bytes_restored,
         restored_to.display(),
@@ -212,8 +328,12 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
         dir,
         repository: repo.describe(),
         key_file,
+        config_file,
         source,
         restored_to,
+        restored_from: restore_source.name().to_string(),
+        replication,
+        replicas: replica_status,
         snapshot: outcome.snapshot_id,
         steps,
         files_compared,

@@ -1135,6 +1135,8 @@ fn quickstart_passes_and_can_run_again() {
         "generate sample data",
         "create repository",
         "backup",
+        "replicate",
+        "replica status",
         "restore",
         "compare with source",
         "verify all data",
@@ -1179,10 +1181,26 @@ fn quickstart_passes_and_can_run_again() {
     );
     assert!(second["files_compared"].as_u64().unwrap() > 0, "{second}");
 
-    // The printed hint works: the repository opens with the key file.
-    let mut cmd = bare(&env);
-    cmd.env("FIREDRILL_REPO", dir.join("repository"))
-        .env("FIREDRILL_KEY_FILE", dir.join("demo.key"));
-    let list = run_cmd(cmd, &["--json", "snapshots"]).ok().json();
+    assert_eq!(second["restored_from"], "region-b");
+    for replica in second["replication"]["replicas"].as_array().unwrap() {
+        assert_eq!(replica["status"], "complete", "{replica}");
+    }
+
+    // The printed hints work: the written config opens the repository with the key
+    // file, and both replicas hold both snapshots.
+    let config = dir.join("firedrill.toml");
+    let list = run_cmd(bare(&env), &["--config", s(&config), "--json", "snapshots"])
+        .ok()
+        .json();
     assert_eq!(list.as_array().unwrap().len(), 2);
+    let status = run_cmd(bare(&env), &["--config", s(&config), "--json", "replicas"])
+        .ok()
+        .json();
+    let stores = status["stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 3);
+    for store in stores {
+        assert_eq!(store["missing_objects"], 0, "{store}");
+        assert_eq!(store["snapshots"], 2, "{store}");
+    }
+    assert_eq!(status["placement"]["satisfied"], true);
 }

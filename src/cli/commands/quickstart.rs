@@ -23,24 +23,45 @@ pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
                 step.name, step.seconds, step.detail
             );
         }
+        println!("replicas:");
+        super::replication::print_status(&report.replicas);
         for m in &report.mismatches {
             println!("  MISMATCH {m}");
         }
         for p in &report.restore.damaged {
             println!("  NOT RESTORED {}: {}", p.path, p.problem);
         }
+        for r in &report.replication.replicas {
+            for e in &r.errors {
+                println!("  REPLICATION {}: {e}", r.store.name);
+            }
+        }
+        for rule in report
+            .replicas
+            .placement
+            .rules
+            .iter()
+            .filter(|r| !r.satisfied)
+        {
+            println!("  PLACEMENT {}: {}", rule.rule, rule.detail);
+        }
         println!(
-            "result: {} — {} files restored and compared with the source, all stored data verified",
+            "result: {} — replicated to {} replicas, {} files restored from replica {} and compared with the source, all stored data verified",
             if report.passed() { "PASS" } else { "FAIL" },
-            report.files_compared
+            report.replication.replicas.len(),
+            report.files_compared,
+            report.restored_from
         );
         let program = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "firedrill".into());
         println!(
-            "try: {program} --repo {} --key-file {} snapshots",
-            report.repository.trim_start_matches("file://"),
-            report.key_file.display()
+            "try: {program} --config {} snapshots",
+            report.config_file.display()
+        );
+        println!(
+            "     {program} --config {} replicas",
+            report.config_file.display()
         );
     }
     Ok(if report.passed() {

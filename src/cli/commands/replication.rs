@@ -290,7 +290,7 @@ pub async fn status(ctx: &Context) -> Result<i32> {
     Ok(code)
 }
 
-fn print_status(report: &StatusReport) {
+pub(super) fn print_status(report: &StatusReport) {
     for s in &report.stores {
         println!(
             "{} ({}): {} {}",
