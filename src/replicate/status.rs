@@ -91,9 +91,8 @@ pub async fn status(
                         continue;
                     };
                     status.snapshots += 1;
-                    if !times.contains_key(&id) {
-                        let time = through.load_snapshot(&id).await.ok().map(|s| s.time);
-                        times.insert(id, time);
+                    if let std::collections::btree_map::Entry::Vacant(slot) = times.entry(id) {
+                        slot.insert(through.load_snapshot(&id).await.ok().map(|s| s.time));
                     }
                     if let Some(Some(time)) = times.get(&id) {
                         status.newest_snapshot = status.newest_snapshot.max(Some(*time));

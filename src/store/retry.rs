@@ -2,7 +2,7 @@
 //! in attempts and in total time, and only for errors a retry can cure (timeouts,
 //! resets, throttling, 5xx). Auth and not-found errors return at once.
 
-use super::{ListPage, ObjectMeta, PartStream, PutMode, Store, StoreResult};
+use super::{ListPage, ObjectMeta, PartStream, PutMode, Store, StoreError, StoreResult};
 use async_trait::async_trait;
 use backon::BackoffBuilder;
 use bytes::Bytes;
@@ -101,9 +101,29 @@ impl Store for RetryingStore {
     }
 
     async fn put(&self, key: &str, data: Bytes, mode: PutMode) -> StoreResult<()> {
-        self.policy
-            .run(|| self.inner.put(key, data.clone(), mode))
-            .await
+        let attempts = std::sync::atomic::AtomicUsize::new(0);
+        let result = self
+            .policy
+            .run(|| {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.inner.put(key, data.clone(), mode)
+            })
+            .await;
+        match result {
+            // A create-only put whose success reply was lost sees its own object when
+            // retried; our objects are named by content, so the same size is the same put.
+            Err(StoreError::AlreadyExists { .. })
+                if attempts.into_inner() > 1
+                    && self
+                        .inner
+                        .head(key)
+                        .await
+                        .is_ok_and(|m| m.size == data.len() as u64) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     async fn get(&self, key: &str) -> StoreResult<Vec<u8>> {
@@ -146,7 +166,6 @@ impl Store for RetryingStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn quick(max_attempts: usize) -> RetryPolicy {
