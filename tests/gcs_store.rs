@@ -48,7 +48,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-/// `data` in pieces of uneven sizes, optionally failing after `fail_after` pieces.
+/// `data` in pieces of `piece` bytes, optionally failing after `fail_after` pieces.
 fn pieces(data: &[u8], piece: usize, fail_after: Option<usize>) -> PartStream<'static> {
     let mut items: Vec<StoreResult<Bytes>> = data
         .chunks(piece)

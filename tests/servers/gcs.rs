@@ -108,7 +108,7 @@ fn launch() -> FakeGcs {
     for _ in 0..20 {
         let (ip, claim) = free_address();
         let n = INSTANCE.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("firedrill-gcs-{}-{n}", std::process::id()));
+        let dir = data_root().join(format!("firedrill-gcs-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         make_certificate(ip, &dir);
@@ -124,7 +124,7 @@ fn launch() -> FakeGcs {
                     _claim: claim,
                 };
             }
-            // Another test process took the address between our probe and the start.
+            // Some other program took the address between our probe and the start.
             Err(log) if log.contains("address already in use") => {
                 last_log = log;
                 let _ = std::fs::remove_dir_all(&dir);
@@ -133,6 +133,16 @@ fn launch() -> FakeGcs {
         }
     }
     panic!("fake-gcs-server found no free loopback address:\n{last_log}");
+}
+
+/// Memory-backed when possible: on disk, deleting the emulator's synced files at exit
+/// costs several milliseconds each, seconds for a test that writes thousands.
+fn data_root() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    match std::fs::metadata(shm) {
+        Ok(meta) if meta.is_dir() && !meta.permissions().readonly() => shm.to_path_buf(),
+        _ => std::env::temp_dir(),
+    }
 }
 
 /// The next 127.0.0.X that no other test process has claimed and whose ports 80 and

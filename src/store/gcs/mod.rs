@@ -33,7 +33,8 @@ const LARGEST_REQUEST: u64 = 16 << 20;
 const SLOWEST_UPLOAD: u64 = 128 << 10;
 /// Silence allowed while waiting for a response or for the next piece of a download.
 const READ_STALL: Duration = Duration::from_secs(60);
-/// Pieces handed to the client by `put`; the client copies nothing, it slices.
+/// `put` feeds the upload slices of its buffer (not copies) this large, so that the
+/// watchdog sees the client take them.
 const PUT_PIECE: usize = 1 << 20;
 
 #[derive(Clone, Debug)]
