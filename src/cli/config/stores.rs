@@ -338,7 +338,7 @@ allowed_jurisdictions = ["EU"]
             "[repository]\npassword_env = \"P\"\n\n[[replica]]\nname = \"x\"\nlocation = \"s3:http://10.1.2.3/bkt\"\n",
         );
         let err = c.replica_specs().unwrap_err().to_string();
-        assert!(err.contains("firedrill.toml:5:1"), "{err}");
+        assert!(err.contains("firedrill.toml:4:1"), "{err}");
         assert!(err.contains("allow_insecure_http"), "{err}");
 
         let (_dir, c) = load("[[replica]]\nlocation = \"/x\"\n");
