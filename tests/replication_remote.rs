@@ -106,19 +106,7 @@ impl Stack {
                 &random_bytes(file_size, i as u64),
             );
         }
-        stack
-            .run(&[
-                "init",
-                "--kdf-memory-mib",
-                "8",
-                "--kdf-iterations",
-                "1",
-                "--chunk-avg-kib",
-                "64",
-                "--pack-size-mib",
-                "1",
-            ])
-            .ok();
+        stack.run(common::QUICK_INIT).ok();
         stack.run(&["backup", stack.source.to_str().unwrap()]).ok();
         write(&stack.source.join("later.txt"), b"second snapshot");
         stack.run(&["backup", stack.source.to_str().unwrap()]).ok();

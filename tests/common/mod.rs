@@ -8,6 +8,20 @@ use std::process::{Command, Output};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// `init` with a cheap KDF, and small chunks and packs so small trees still make many
+/// objects.
+pub const QUICK_INIT: &[&str] = &[
+    "init",
+    "--kdf-memory-mib",
+    "8",
+    "--kdf-iterations",
+    "1",
+    "--chunk-avg-kib",
+    "64",
+    "--pack-size-mib",
+    "1",
+];
+
 /// A scratch area with a repository location, and the binary run against it.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -101,18 +115,7 @@ impl Env {
     /// `init` with a cheap KDF so tests stay quick, and small chunks/packs so small trees
     /// still make many objects.
     pub fn init(&self) -> Run {
-        self.run(&[
-            "init",
-            "--kdf-memory-mib",
-            "8",
-            "--kdf-iterations",
-            "1",
-            "--chunk-avg-kib",
-            "64",
-            "--pack-size-mib",
-            "1",
-        ])
-        .ok()
+        self.run(QUICK_INIT).ok()
     }
 
     pub fn backup(&self, path: &Path) -> serde_json::Value {
