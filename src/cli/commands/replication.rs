@@ -9,7 +9,7 @@ use firedrill::replicate::placement::PlacementReport;
 use firedrill::replicate::status::StatusReport;
 use firedrill::replicate::{self, NamedStore, OutcomeStatus, ReplicateOptions, ReplicationReport};
 use firedrill::store::Location;
-use firedrill::store::spec::StoreSpec;
+use firedrill::store::spec::{StoreSpec, Transport};
 use firedrill::{Error, Result};
 
 async fn named(spec: StoreSpec) -> Result<NamedStore> {
@@ -124,7 +124,12 @@ fn print_replication(ctx: &Context, report: &ReplicationReport) -> i32 {
         .all(|r| r.status != OutcomeStatus::Failed)
     {
         exit::FAILURE
-    } else if report.placement.as_ref().is_some_and(|p| !p.satisfied) {
+    } else if report.placement.as_ref().is_some_and(|p| !p.satisfied)
+        || report
+            .replicas
+            .iter()
+            .any(|r| r.status == OutcomeStatus::Refused)
+    {
         exit::DAMAGE
     } else {
         exit::SUCCESS
@@ -296,8 +301,14 @@ pub(super) fn print_status(report: &StatusReport) {
             "{} ({}): {} {}",
             s.store.name, s.role, s.store.provider, s.store.location
         );
+        let transport = match s.store.transport {
+            Some(Transport::Https) => "https",
+            Some(Transport::LoopbackHttp) => "http on this machine",
+            Some(Transport::InsecureHttp) => "PLAIN HTTP across the network (allow_insecure_http)",
+            Some(Transport::LocalDisk) | None => "local disk",
+        };
         println!(
-            "    region {}, jurisdiction {}, endpoint {}",
+            "    region {}, jurisdiction {}, endpoint {} ({transport}); encrypted client-side (AES-256-GCM)",
             s.store.region.as_deref().unwrap_or("-"),
             s.store.jurisdiction.as_deref().unwrap_or("-"),
             s.store.endpoint
