@@ -1,0 +1,4 @@
+//! Restore drills: restore for real from the copy a disaster would leave, check every
+//! byte, time it, and judge it against the plan's targets.
+
+pub mod definition;

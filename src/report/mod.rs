@@ -1,0 +1,3 @@
+//! Drill reports: the JSON record and its renderings.
+
+pub mod model;
