@@ -3,12 +3,12 @@
 pub mod chunker;
 pub mod concurrency;
 pub mod crypto;
+pub mod drill;
 pub mod error;
 pub mod host;
-pub mod drill;
 pub mod replicate;
-pub mod report;
 pub mod repo;
+pub mod report;
 pub mod store;
 pub mod tls;
 

@@ -88,6 +88,12 @@ pub enum Command {
     Replicate(ReplicateArgs),
     /// Show each replica: what it holds, what it lacks, its newest snapshot and RPO lag.
     Replicas,
+    /// Restore drills: prove recovery works and measure RTO and RPO.
+    #[command(subcommand)]
+    Drill(DrillCommand),
+    /// Drill reports kept in the repository.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Try firedrill end to end on local directories: back up, restore, check.
     Quickstart(QuickstartArgs),
 }
@@ -180,6 +186,48 @@ pub struct PruneArgs {
     pub max_unused: f64,
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DrillCommand {
+    /// Run a drill: a name from the drills directory, or a drill file.
+    /// Exit code: 0 PASS, 1 FAIL, 2 bad drill file or config, 3 ERROR.
+    Run {
+        /// NAME (drills/NAME.toml) or a path to a drill file.
+        drill: String,
+        /// Keep the scratch restore for inspection.
+        #[arg(long)]
+        keep: bool,
+        /// Replay a sample (or a random snapshot pick) with this seed from an earlier report.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// List the drills of the drills directory.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// List the drill reports, oldest first.
+    List,
+    /// Show one report (`latest` or a unique id prefix).
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value = "md")]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the chain of reports: each names the one before it.
+    Verify,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Md,
+    Html,
 }
 
 #[derive(Args, Debug)]

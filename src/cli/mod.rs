@@ -51,6 +51,10 @@ impl Context {
         }
     }
 
+    pub fn config(&self) -> Option<&config::ConfigFile> {
+        self.config.as_ref()
+    }
+
     pub fn placement(&self) -> PlacementPolicy {
         self.config
             .as_ref()

@@ -1,3 +1,7 @@
 //! Drill reports: the JSON record and its renderings.
 
+pub mod archive;
+pub mod html;
+pub mod markdown;
 pub mod model;
+mod svg;

@@ -1,6 +1,7 @@
 //! One function per verb.
 
 mod backup;
+mod drills;
 mod keys;
 mod maintenance;
 mod quickstart;
@@ -36,6 +37,8 @@ pub async fn run(ctx: &Context) -> Result<i32> {
         } => maintenance::verify(ctx, *read_data, read_data_subset.as_deref()).await,
         Command::Replicate(args) => replication::replicate(ctx, args).await,
         Command::Replicas => replication::status(ctx).await,
+        Command::Drill(cmd) => drills::drill(ctx, cmd).await,
+        Command::Report(cmd) => drills::report(ctx, cmd).await,
         Command::Forget(args) => maintenance::forget(ctx, args).await,
         Command::Prune(args) => maintenance::prune(ctx, args).await,
         Command::Quickstart(args) => quickstart::run(ctx, args).await,

@@ -22,11 +22,42 @@ pub struct ConfigFile {
     pub replicas: Vec<toml::Spanned<StoreSection>>,
     #[serde(default)]
     pub placement: PlacementPolicy,
+    /// The plan's targets, the defaults of every drill.
+    #[serde(default)]
+    pub plan: PlanSection,
+    #[serde(default)]
+    pub drills: DrillsSection,
+    #[serde(default)]
+    pub reports: ReportsSection,
     /// The file this was read from, for errors.
     #[serde(skip)]
     pub path: PathBuf,
     #[serde(skip)]
     text: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSection {
+    /// Default RTO of every drill, e.g. "4h".
+    pub rto: Option<toml::Spanned<String>>,
+    /// Default RPO of every drill, e.g. "26h".
+    pub rpo: Option<toml::Spanned<String>>,
+    pub min_throughput_mib_s: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillsSection {
+    /// Where `drill run NAME` and `drill list` look (default: `drills` beside this file).
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsSection {
+    /// Where a copy of every report is written as JSON, Markdown and HTML.
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,9 +87,14 @@ impl ConfigFile {
         // Relative paths in the file are relative to the file, not to where firedrill runs.
         let base = path.parent().unwrap_or(Path::new("."));
         let repo = &mut config.repository;
-        for p in [&mut repo.password_file, &mut repo.key_file]
-            .into_iter()
-            .flatten()
+        for p in [
+            &mut repo.password_file,
+            &mut repo.key_file,
+            &mut config.drills.dir,
+            &mut config.reports.dir,
+        ]
+        .into_iter()
+        .flatten()
         {
             if p.is_relative() {
                 *p = base.join(&*p);
