@@ -458,7 +458,15 @@ impl Reader<'_> {
 
     fn toml_error(&self, e: &toml::de::Error) -> Error {
         let span = e.span();
-        let message = e.message().trim();
+        // Serde's names for integer types mean little to someone writing a drill file.
+        let message = e
+            .message()
+            .trim()
+            .replace("expected u64", "expected a whole number, 0 or more")
+            .replace(
+                "expected u32",
+                "expected a whole number from 0 to 4294967295",
+            );
         let mut field = span
             .as_ref()
             .and_then(|s| field_at(self.text, s.start))
@@ -538,10 +546,11 @@ impl Reader<'_> {
                 })
             }
             (None, Some(lost)) => {
+                let at = lost.span();
                 let stores = self.store_names(lost, "source.lost")?;
                 if stores.is_empty() {
                     return Err(self.error(
-                        Some(&span),
+                        Some(&at),
                         "source.lost",
                         "empty: name at least one store to treat as lost, or use store = \"…\"",
                     ));
@@ -562,13 +571,17 @@ impl Reader<'_> {
     }
 
     fn store_name(&self, name: &Spanned<String>, field: &str) -> crate::Result<()> {
-        check_name(name.get_ref()).map_err(|m| {
-            self.at(
-                name,
-                field,
-                format!("{m}: a store is \"primary\" or a replica's name from the config"),
+        let name_ref = name.get_ref();
+        let message = if name_ref.is_empty() {
+            "empty: name a store, \"primary\" or a replica's name from the config".to_string()
+        } else if check_name(name_ref).is_err() {
+            format!(
+                "{name_ref:?} is not a store name: a store is \"primary\" or a replica's name from the config (letters, digits, '-', '_', '.')"
             )
-        })
+        } else {
+            return Ok(());
+        };
+        Err(self.at(name, field, message))
     }
 
     /// A list of store names: each valid, none twice.
@@ -744,11 +757,11 @@ impl Reader<'_> {
             DurationValue::Seconds(s) => *s,
         };
         if !(seconds.is_finite() && seconds > 0.0) {
-            return Err(self.at(
-                value,
-                field,
-                format!("{seconds} seconds: must be more than 0"),
-            ));
+            let given = match value.get_ref() {
+                DurationValue::Text(text) => format!("{text:?} is {seconds} seconds"),
+                DurationValue::Seconds(_) => format!("{seconds} seconds"),
+            };
+            return Err(self.at(value, field, format!("{given}: must be more than 0")));
         }
         Ok(seconds)
     }
@@ -919,7 +932,7 @@ const MAX_NAME: usize = 100;
 /// A drill or store name: letters, digits, '-', '_', '.'.
 fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
-        return Err("empty: give a name".into());
+        return Err("empty: give a name of letters, digits, '-', '_' or '.'".into());
     }
     if !name
         .chars()
@@ -998,7 +1011,8 @@ fn field_at(text: &str, offset: usize) -> Option<String> {
             value(v, &path, offset, best);
         }
     }
-    let root = DeTable::parse(text).ok()?;
+    // Recoverable: a syntax error still leaves the tree around it to name the field.
+    let (root, _) = DeTable::parse_recoverable(text);
     let mut best = None;
     table(root.get_ref(), "", offset, &mut best);
     best.map(|(_, path)| path)
@@ -1303,7 +1317,11 @@ scratch_dir = "scratch"
             // Wrong types and values serde rejects.
             (
                 format!("{src}[checks]\nmin_files = -1\n"),
-                &["x.toml:4:13: checks.min_files:", "-1"],
+                &[
+                    "x.toml:4:13: checks.min_files:",
+                    "-1",
+                    "a whole number, 0 or more",
+                ],
             ),
             (
                 format!("{src}[snapshot]\npick = \"newest\"\n"),
@@ -1323,7 +1341,10 @@ scratch_dir = "scratch"
             ),
             // Syntax.
             ("[source\nstore = \"primary\"\n".into(), &["x.toml:1:"]),
-            (format!("{src}[source]\n"), &["x.toml:3:", "duplicate"]),
+            (
+                format!("{src}[source]\n"),
+                &["x.toml:3:", "source", "duplicate"],
+            ),
             // Source: exactly one of store / lost, lost non-empty, names valid.
             ("name = \"x\"\n".into(), &["drills/x.toml: source: missing"]),
             (
@@ -1336,7 +1357,7 @@ scratch_dir = "scratch"
             ),
             (
                 "[source]\nlost = []\n".into(),
-                &["x.toml:1:1: source.lost: empty"],
+                &["x.toml:2:8: source.lost: empty"],
             ),
             (
                 "[source]\nstore = \"\"\n".into(),
@@ -1352,7 +1373,7 @@ scratch_dir = "scratch"
             ),
             (
                 "[source]\nstore = \"s3 eu\"\n".into(),
-                &["x.toml:2:9: source.store:", "letters, digits"],
+                &["x.toml:2:9: source.store:", "is not a store name"],
             ),
             // Drill name.
             (format!("name = \"\"\n{src}"), &["x.toml:1:8: name: empty"]),
@@ -1457,7 +1478,7 @@ scratch_dir = "scratch"
             // Targets.
             (
                 format!("{src}[targets]\nrto = \"0m\"\n"),
-                &["x.toml:4:7: targets.rto: 0 seconds: must be more than 0"],
+                &["x.toml:4:7: targets.rto: \"0m\" is 0 seconds: must be more than 0"],
             ),
             (
                 format!("{src}[targets]\nrpo = \"26\"\nrto = -5\n"),
@@ -1563,6 +1584,7 @@ scratch_dir = "scratch"
         ];
         for (text, wanted) in &cases {
             let err = parse_err(text);
+            eprintln!("MSG {err}");
             assert!(err.starts_with("drills/x.toml"), "{err}");
             for w in *wanted {
                 assert!(err.contains(w), "error {err:?} lacks {w:?}; file:\n{text}");

@@ -323,6 +323,28 @@ async fn restore_from(
     Ok(())
 }
 
+/// Refuses a drill that names stores the config does not declare (a bad drill file or
+/// config, not a failed drill).
+pub fn check_store_names(def: &DrillDefinition, stores: &[NamedStore]) -> Result<()> {
+    let known = |name: &String| stores.iter().any(|s| &s.spec.name == name);
+    let mut named: Vec<&String> = def.faults.outage.iter().collect();
+    match &def.source {
+        SourceSpec::Store { name } => named.push(name),
+        SourceSpec::Lost { stores: lost } => named.extend(lost),
+    }
+    let all: Vec<&str> = stores.iter().map(|s| s.name()).collect();
+    match named.into_iter().find(|n| !known(n)) {
+        None => Ok(()),
+        Some(name) => Err(Error::Usage(format!(
+            "{}: names store {name:?}, which the config does not declare (stores: {})",
+            def.file
+                .as_ref()
+                .map_or(def.name.clone(), |f| f.display().to_string()),
+            all.join(", ")
+        ))),
+    }
+}
+
 /// Stores in an injected outage refuse every call for the drill.
 fn with_outages(def: &DrillDefinition, env: &DrillEnv) -> Result<Vec<NamedStore>> {
     for name in &def.faults.outage {

@@ -89,8 +89,8 @@ header.verdict {
 dl.kv { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 3px 14px; margin: 0; }
 dl.kv dt { color: var(--muted); }
 dl.kv dd { margin: 0; overflow-wrap: anywhere; }
-.alert { border: 2px solid var(--fail); border-left-width: 8px; background: #fff8f7; }
-.alert h2 { color: var(--fail); }
+.alert { border: 2px solid var(--v); border-left-width: 8px; background: var(--v-soft); }
+.alert h2 { color: var(--v); }
 .cards { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 14px; }
 .card { border: 1px solid var(--line); border-top: 6px solid var(--s); border-radius: 6px; padding: 10px 14px 12px; }
 .card-head { display: flex; justify-content: space-between; align-items: center; gap: 8px; }
@@ -105,7 +105,7 @@ dl.kv dd { margin: 0; overflow-wrap: anywhere; }
 }
 .s-ok { --s: var(--pass); } .s-bad { --s: var(--fail); } .s-none { --s: var(--none); } .s-warn { --s: var(--error); }
 table { width: 100%; border-collapse: collapse; font-size: 14px; }
-th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
 th { background: var(--soft); font-size: 13px; font-weight: 600; }
 tr.bad td { background: #fff1f0; }
 td.result { width: 1%; white-space: nowrap; }
@@ -124,6 +124,7 @@ svg.chart text { font-family: var(--sans); }
 ul.plain { margin: 0; padding-left: 20px; }
 ul.plain li { overflow-wrap: anywhere; }
 .warn { color: var(--error); font-weight: 600; }
+.bad-text { color: var(--fail); font-weight: 600; }
 @media (max-width: 760px) {
   header.verdict { flex-direction: column; }
   .cards, .grid2 { grid-template-columns: minmax(0, 1fr); }
@@ -213,7 +214,7 @@ fn verdict(out: &mut String, r: &DrillReport) {
 
 fn errors(out: &mut String, r: &DrillReport) {
     out.push_str(
-        r#"<section id="errors" class="alert"><h2>Errors that stopped the drill</h2><ul class="plain">"#,
+        r#"<section id="errors" class="alert v-error"><h2>Errors that stopped the drill</h2><ul class="plain">"#,
     );
     for err in &r.errors {
         let _ = write!(out, "<li>{}</li>", e(err));
@@ -237,12 +238,10 @@ fn status(t: &TargetRecord) -> (&'static str, &'static str) {
     }
 }
 
-fn exact(value: f64, unit: &str) -> String {
-    if unit == "seconds" {
-        svg::seconds_exact(value)
-    } else {
-        format!("{value:.2} {}", e(unit))
-    }
+/// The exact seconds behind a duration shown rounded; nothing for other units, which are
+/// shown as measured.
+fn exact(value: f64, unit: &str) -> Option<String> {
+    (unit == "seconds").then(|| svg::seconds_exact(value))
 }
 
 fn targets(out: &mut String, r: &DrillReport) {
@@ -278,19 +277,25 @@ fn card(out: &mut String, name: &str, what: &str, t: &TargetRecord, bound: Bound
     let (value, exact_line) = match t.measured {
         Some(m) => (
             e(&svg::quantity(m, &t.unit)).into_owned(),
-            format!("measured {}", exact(m, &t.unit)),
+            match exact(m, &t.unit) {
+                Some(x) => format!("measured {x}"),
+                None => "measured".to_string(),
+            },
         ),
         None => ("—".to_string(), "not measured".to_string()),
     };
     let target = match t.target {
         Some(v) => format!(
-            "Target: {} {} <span class=\"note\">({})</span>",
+            "Target: {} {}{}",
             match bound {
                 Bound::AtMost => "at most",
                 Bound::AtLeast => "at least",
             },
             e(&svg::quantity(v, &t.unit)),
-            exact(v, &t.unit),
+            match exact(v, &t.unit) {
+                Some(x) => format!(" <span class=\"note\">({x})</span>"),
+                None => String::new(),
+            },
         ),
         None => "No target set".to_string(),
     };
@@ -614,8 +619,8 @@ fn details(out: &mut String, r: &DrillReport) {
         fs = svg::count(sc.files_selected),
         fa = svg::count(sc.files_in_snapshot),
         fp = share(sc.files_selected, sc.files_in_snapshot),
-        bs = svg::bytes(sc.bytes_selected),
-        ba = svg::bytes(sc.bytes_in_snapshot),
+        bs = svg::size(sc.bytes_selected),
+        ba = svg::size(sc.bytes_in_snapshot),
         bp = share(sc.bytes_selected, sc.bytes_in_snapshot),
     );
 
@@ -634,14 +639,14 @@ fn details(out: &mut String, r: &DrillReport) {
                     "none: every restored file is intact".to_string()
                 } else {
                     format!(
-                        r#"<span class="warn">{} path{}, listed below</span>"#,
+                        r#"<span class="bad-text">{} path{}, listed below</span>"#,
                         rs.damaged.len(),
                         if rs.damaged.len() == 1 { "" } else { "s" }
                     )
                 },
             );
         }
-        None => out.push_str(r#"<dl class="kv"><dt>Restore</dt><dd>did not run</dd>"#),
+        None => out.push_str(r#"<dl class="kv"><dt>Status</dt><dd>did not run</dd>"#),
     }
     let kept = match &r.kept_restore {
         Some(k) => format!("<code>{}</code>", e(k)),

@@ -293,8 +293,8 @@ pub fn render(report: &DrillReport, history: &[DrillReport]) -> String {
         "Bytes".to_string(),
         format!(
             "{} of {}",
-            svg::bytes(sc.bytes_selected),
-            svg::bytes(sc.bytes_in_snapshot)
+            svg::size(sc.bytes_selected),
+            svg::size(sc.bytes_in_snapshot)
         ),
     ]);
     table(&mut out, &["Field", "Value"], &rows);

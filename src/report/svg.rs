@@ -72,6 +72,16 @@ pub(super) fn seconds_short(seconds: f64) -> String {
     }
 }
 
+/// A tick label on a seconds axis with ticks `step` apart: "0 s", "50 s", "0.5 s".
+fn axis_seconds(tick: f64, step: f64) -> String {
+    if step >= 1.0 {
+        format!("{} s", count(tick.round() as u64))
+    } else {
+        let decimals = (-step.log10().floor()).max(1.0) as usize;
+        format!("{tick:.decimals$} s")
+    }
+}
+
 /// A count with thousands separators: "14,233".
 pub(super) fn count(n: u64) -> String {
     let digits = n.to_string();
@@ -98,6 +108,14 @@ pub(super) fn bytes(n: u64) -> String {
         unit += 1;
     }
     format!("{value:.1} {} ({} bytes)", UNITS[unit], count(n))
+}
+
+/// A size in binary units only: "1.2 GiB".
+pub(super) fn size(n: u64) -> String {
+    match bytes(n).split_once(" (") {
+        Some((short, _)) => short.to_string(),
+        None => bytes(n),
+    }
 }
 
 /// A point in time, always in UTC: "2026-11-29 02:00:05 UTC".
@@ -265,7 +283,7 @@ pub(super) fn timeline(phases: &[Phase]) -> String {
             y0 = n(TOP),
             y1 = n(rows_bottom + 4.0),
             ty = n(rows_bottom + 19.0),
-            label = esc(&seconds_short(tick)),
+            label = esc(&axis_seconds(tick, step)),
         );
         tick += step;
     }
@@ -371,7 +389,11 @@ pub(super) fn trend(id: &str, what: &str, points: &[TrendPoint]) -> String {
             ty = n(ty),
             lx = n(LEFT - 6.0),
             tly = n(ty + 4.0),
-            label = esc(&duration(tick)),
+            label = if tick == 0.0 {
+                "0".into()
+            } else {
+                esc(&duration(tick)).into_owned()
+            },
         );
         tick += step;
     }
@@ -501,12 +523,14 @@ pub(super) fn trend(id: &str, what: &str, points: &[TrendPoint]) -> String {
             d = path.trim_start(),
         );
     }
+    // The current target, named above the plot where no bar can reach.
     if let Some(t) = points.last().and_then(|p| p.target).and_then(finite) {
         let _ = write!(
             svg,
-            r##"<text x="{x}" y="{ty}" font-size="12" fill="{INK}" text-anchor="end" stroke="#ffffff" stroke-width="3" paint-order="stroke">target ≤ {label}</text>"##,
-            x = n(W - RIGHT - 2.0),
-            ty = n(y(t) - 6.0),
+            r#"<line x1="{l0}" y1="10" x2="{l1}" y2="10" stroke="{INK}" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{tx}" y="14" font-size="12" fill="{INK}" text-anchor="end">target ≤ {label}</text>"#,
+            l0 = n(W - RIGHT - 26.0),
+            l1 = n(W - RIGHT),
+            tx = n(W - RIGHT - 32.0),
             label = esc(&duration(t)),
         );
     }
@@ -537,6 +561,11 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(bytes(512), "512 bytes");
         assert_eq!(bytes(1536), "1.5 KiB (1,536 bytes)");
+        assert_eq!(size(1536), "1.5 KiB");
+        assert_eq!(size(3), "3 bytes");
+        assert_eq!(axis_seconds(150.0, 50.0), "150 s");
+        assert_eq!(axis_seconds(1.5, 0.5), "1.5 s");
+        assert_eq!(axis_seconds(0.05, 0.05), "0.05 s");
     }
 
     #[test]

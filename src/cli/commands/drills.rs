@@ -148,6 +148,7 @@ async fn run(ctx: &Context, drill: &str, keep: bool, seed: Option<u64>) -> Resul
     let def = resolve(ctx, drill)?;
     let defaults = plan_defaults(ctx)?;
     let stores = all_stores(ctx).await?;
+    runner::check_store_names(&def, &stores)?;
     let env = DrillEnv {
         stores: stores.clone(),
         secret: ctx.secret()?,
