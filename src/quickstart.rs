@@ -6,12 +6,16 @@
 
 use crate::backup::{BackupOptions, backup};
 use crate::crypto::{Id, SlotSecret, read_key_file, write_new_key_file};
+use crate::drill::definition::DrillDefinition;
+use crate::drill::runner::{DrillEnv, RunOptions};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::replicate::placement::PlacementPolicy;
 use crate::replicate::status::{StatusReport, status};
 use crate::replicate::{NamedStore, ReplicateOptions, ReplicationReport, replicate};
 use crate::repo::{InitOptions, Repository};
+use crate::report::model::{DrillReport, Verdict};
+use crate::report::publish;
 use crate::restore::{RestoreOptions, RestoreReport, restore};
 use crate::sample_data::{SampleSpec, SampleStats, generate};
 use crate::store::spec::StoreSpec;
@@ -55,11 +59,15 @@ pub struct QuickstartReport {
     pub restored_from: String,
     pub restore: RestoreReport,
     pub verify: VerifyReport,
+    /// The "primary region lost" drill run on the demo.
+    pub drill: DrillReport,
+    pub drill_html: Option<PathBuf>,
 }
 
 impl QuickstartReport {
     pub fn passed(&self) -> bool {
-        self.mismatches.is_empty()
+        self.drill.verdict == Verdict::Pass
+            && self.mismatches.is_empty()
             && self.replication.all_complete()
             && self.replicas.placement.satisfied
             && self.restore.is_clean()
@@ -116,6 +124,11 @@ fn write_demo_config(dir: &Path, key_file: &Path) -> Result<PathBuf> {
         "[placement]\nmin_replicas = {}\nmin_regions = {}\nallowed_jurisdictions = [\"EU\"]\n",
         policy.min_replicas, policy.min_regions
     ));
+    text.push_str("\n[plan]\nrto = \"15m\"\nrpo = \"1d\"\n\n[drills]\ndir = \"drills\"\n\n[reports]\ndir = \"reports\"\n");
+    let drills = dir.join("drills");
+    std::fs::create_dir_all(&drills).map_err(|e| Error::io(&drills, e))?;
+    let drill = drills.join("primary-region-lost.toml");
+    std::fs::write(&drill, PRIMARY_LOST_DRILL.trim_start()).map_err(|e| Error::io(&drill, e))?;
     let path = dir.join("firedrill.toml");
     std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
     Ok(path)
@@ -324,6 +337,21 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
     );
     timed(&mut steps, "verify all data", started, (), detail);
 
+    let started = Instant::now();
+    let secret =
+        SlotSecret::KeyFile(read_key_file(&key_file).map_err(|e| Error::io(&key_file, e))?);
+    let (drill, drill_html) =
+        primary_lost_drill(&dir, &primary, &replicas, secret, options).await?;
+    let detail = format!(
+        "{}: {} (report {})",
+        format!("{:?}", drill.verdict).to_uppercase(),
+        drill.summary,
+        drill_html
+            .as_ref()
+            .map_or("not written".into(), |p| p.display().to_string())
+    );
+    timed(&mut steps, "drill (primary lost)", started, (), detail);
+
     Ok(QuickstartReport {
         dir,
         repository: repo.describe(),
@@ -340,7 +368,46 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
         mismatches,
         restore: report,
         verify: verified,
+        drill,
+        drill_html,
     })
+}
+
+/// The demo's drill: the primary region is lost; restore everything from what remains
+/// and judge it against a 15-minute RTO and a one-day RPO.
+const PRIMARY_LOST_DRILL: &str = r#"
+name = "primary-region-lost"
+description = "The primary region is lost: restore everything from a replica"
+[source]
+lost = ["primary"]
+[targets]
+rto = "15m"
+rpo = "1d"
+"#;
+
+async fn primary_lost_drill(
+    dir: &Path,
+    primary: &NamedStore,
+    replicas: &[NamedStore],
+    secret: SlotSecret,
+    options: &QuickstartOptions,
+) -> Result<(DrillReport, Option<PathBuf>)> {
+    let def = DrillDefinition::parse(PRIMARY_LOST_DRILL, Path::new("primary-region-lost.toml"))?;
+    let mut stores = vec![primary.clone()];
+    stores.extend(replicas.iter().cloned());
+    let env = DrillEnv {
+        stores: stores.clone(),
+        secret,
+        defaults: Default::default(),
+        show_progress: options.show_progress,
+    };
+    let (mut report, repo) = crate::drill::runner::run(&def, &env, &RunOptions::default()).await;
+    let Some(repo) = repo else {
+        return Ok((report, None));
+    };
+    let all: Vec<&NamedStore> = stores.iter().collect();
+    let recorded = publish::record(&repo, &all, &mut report, &dir.join("reports")).await?;
+    Ok((report, recorded.html().cloned()))
 }
 
 fn hash(path: &Path) -> std::io::Result<blake3::Hash> {

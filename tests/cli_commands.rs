@@ -1140,6 +1140,7 @@ fn quickstart_passes_and_can_run_again() {
         "restore",
         "compare with source",
         "verify all data",
+        "drill (primary lost)",
     ] {
         assert!(
             first.stdout.contains(step),
@@ -1182,6 +1183,9 @@ fn quickstart_passes_and_can_run_again() {
     assert!(second["files_compared"].as_u64().unwrap() > 0, "{second}");
 
     assert_eq!(second["restored_from"], "region-b");
+    assert_eq!(second["drill"]["verdict"], "PASS", "{second}");
+    let html = second["drill_html"].as_str().unwrap();
+    assert!(std::fs::read_to_string(html).unwrap().contains("primary-region-lost"));
     for replica in second["replication"]["replicas"].as_array().unwrap() {
         assert_eq!(replica["status"], "complete", "{replica}");
     }

@@ -556,6 +556,19 @@ fn charts_are_well_formed_svg() {
             assert!(trend.contains(">this run<"));
         }
     }
+    // A run that could not measure shows as n/a, between the bars of the others.
+    let mut past = history(now());
+    past.insert(1, erroring(at(now(), -17 * 86_400)));
+    let page = html::render(&passing(now(), 252.4, 18_000.0), &past);
+    let svgs = svg_parts(&page);
+    assert_eq!(svgs.len(), 3);
+    for trend in &svgs[1..] {
+        assert_well_formed(trend);
+        assert_eq!(trend.matches("<rect").count(), 4);
+        assert!(trend.contains(">n/a</text>"));
+    }
+    assert!(page.contains("4 earlier runs: 2 passed, 1 failed, 1 could not run"));
+
     // Even a degenerate report draws a sane chart.
     let mut odd = erroring(now());
     odd.phases = vec![Phase {
@@ -667,6 +680,10 @@ fn markdown_has_the_same_content_in_even_tables() {
 
     let error = markdown::render(&erroring(now()), &[]);
     assert_markdown(&error, 7);
+    // Kept beside the pages, to read.
+    for (name, md) in [("pass", &pass), ("fail", &fail), ("error", &error)] {
+        fs::write(out_dir().join(format!("{name}.md")), md).unwrap();
+    }
     assert!(error.contains("**ERROR**") && error.contains("403 Forbidden"));
     assert!(error.contains("first run of this drill"));
     assert!(error.contains("No snapshot was chosen."));

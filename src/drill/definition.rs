@@ -1584,7 +1584,6 @@ scratch_dir = "scratch"
         ];
         for (text, wanted) in &cases {
             let err = parse_err(text);
-            eprintln!("MSG {err}");
             assert!(err.starts_with("drills/x.toml"), "{err}");
             for w in *wanted {
                 assert!(err.contains(w), "error {err:?} lacks {w:?}; file:\n{text}");

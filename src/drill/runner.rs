@@ -699,9 +699,9 @@ fn build_report(
         (
             Verdict::Pass,
             format!(
-                "restored {} file(s), {} bytes, from {} in {:.1} s; every byte verified",
+                "restored {} file(s), {}, from {} in {:.1} s; every byte verified",
                 r.map_or(0, |r| r.files_restored),
-                r.map_or(0, |r| r.bytes_restored),
+                indicatif::HumanBytes(r.map_or(0, |r| r.bytes_restored)),
                 f.source.as_ref().map_or("-", |(s, _)| s.name()),
                 rto_seconds
             ),

@@ -111,6 +111,7 @@ tr.bad td { background: #fff1f0; }
 td.result { width: 1%; white-space: nowrap; }
 .register { font-size: 13px; }
 .register td .sub { display: block; color: var(--muted); font-size: 12px; }
+.register td:first-child { min-width: 15em; }
 .register .badge { margin-top: 3px; }
 .grid2 { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px 24px; }
 .grid2 > div > h3:first-child { margin-top: 4px; }
@@ -125,7 +126,7 @@ ul.plain { margin: 0; padding-left: 20px; }
 ul.plain li { overflow-wrap: anywhere; }
 .warn { color: var(--error); font-weight: 600; }
 .bad-text { color: var(--fail); font-weight: 600; }
-@media (max-width: 760px) {
+@media screen and (max-width: 760px) {
   header.verdict { flex-direction: column; }
   .cards, .grid2 { grid-template-columns: minmax(0, 1fr); }
 }
@@ -135,7 +136,7 @@ ul.plain li { overflow-wrap: anywhere; }
   main { max-width: none; padding: 0; }
   section, header.verdict { border-color: #aaa; }
   .keep, figure, tr { break-inside: avoid; }
-  h2, h3 { break-after: avoid; }
+  h2, h3, #register > p { break-after: avoid; }
 }
 "#;
 
@@ -279,7 +280,7 @@ fn card(out: &mut String, name: &str, what: &str, t: &TargetRecord, bound: Bound
             e(&svg::quantity(m, &t.unit)).into_owned(),
             match exact(m, &t.unit) {
                 Some(x) => format!("measured {x}"),
-                None => "measured".to_string(),
+                None => "&nbsp;".to_string(),
             },
         ),
         None => ("—".to_string(), "not measured".to_string()),
@@ -445,9 +446,15 @@ fn trend(out: &mut String, r: &DrillReport, history: &[DrillReport]) {
         rpo = svg::trend("trend-rpo", "RPO", &points(|r| &r.rpo)),
     );
     out.push_str(
-        r#"<div class="legend"><span><span class="swatch s-ok"></span>target met</span><span><span class="swatch s-bad"></span>target missed</span><span><span class="swatch s-none"></span>no target</span><span><span class="dash"></span>target</span><span>n/a: not measured (the run could not get that far)</span></div></section>"#,
+        r#"<div class="legend"><span><span class="swatch s-ok"></span>target met</span><span><span class="swatch s-bad"></span>target missed</span><span><span class="swatch s-none"></span>no target</span><span><span class="dash"></span>target</span>"#,
     );
-    out.push('\n');
+    if runs
+        .iter()
+        .any(|r| r.rto.measured.is_none() || r.rpo.measured.is_none())
+    {
+        out.push_str("<span>n/a: not measured (the run stopped before it)</span>");
+    }
+    out.push_str("</div></section>\n");
 }
 
 /// How the bytes travel to a store, as the reader should understand it.

@@ -490,7 +490,7 @@ fn target_row(name: &str, t: &TargetRecord, bound: &str) -> [String; 4] {
 
 /// A text bar: the phase's span of the drill, `█` on a `·` background.
 fn bar(offset: f64, seconds: f64, end: f64) -> String {
-    if !(end > 0.0) || !offset.is_finite() || !seconds.is_finite() {
+    if end.is_nan() || end <= 0.0 || !offset.is_finite() || !seconds.is_finite() {
         return "·".repeat(BAR_CHARS);
     }
     let scale = BAR_CHARS as f64 / end;

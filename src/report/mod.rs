@@ -4,4 +4,5 @@ pub mod archive;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod publish;
 mod svg;

@@ -10,6 +10,7 @@ use firedrill::replicate::NamedStore;
 use firedrill::repo::Repository;
 use firedrill::report::archive::{self, StoredReport};
 use firedrill::report::model::{DrillReport, Verdict};
+use firedrill::report::{html, markdown, publish};
 use firedrill::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -165,25 +166,22 @@ async fn run(ctx: &Context, drill: &str, keep: bool, seed: Option<u64>) -> Resul
         .collect();
     let mut saved_at = Vec::new();
     let mut history = Vec::new();
+    let local_dir = ctx
+        .config()
+        .and_then(|c| c.reports.dir.clone())
+        .unwrap_or_else(publish::default_dir);
     match report_repo(&stores, ctx).await {
         Ok(repo) => {
-            let (existing, _) = archive::load_all(&repo).await?;
-            report.previous_report = existing.last().map(|r| r.id.to_hex());
-            history = existing
-                .into_iter()
-                .filter(|r| r.report.drill == report.drill)
-                .map(|r| r.report)
-                .collect();
-            let (id, placements) = archive::save(&repo, &reachable, &report).await?;
-            let files = write_local(ctx, &repo, &id.to_hex(), &report, &history)?;
-            saved_at.push(format!("report {}", id.short()));
-            for p in &placements {
+            let recorded = publish::record(&repo, &reachable, &mut report, &local_dir).await?;
+            saved_at.push(format!("report {}", recorded.id.short()));
+            for p in &recorded.placements {
                 saved_at.push(match &p.error {
                     None => format!("stored on {}", p.store),
                     Some(e) => format!("NOT stored on {}: {e}", p.store),
                 });
             }
-            saved_at.extend(files.iter().map(|f| f.display().to_string()));
+            saved_at.extend(recorded.files.iter().map(|f| f.display().to_string()));
+            history = recorded.history;
         }
         Err(e) => saved_at.push(format!("report not stored in the repository: {e}")),
     }
@@ -261,50 +259,6 @@ fn print_summary(report: &DrillReport, history: &[DrillReport]) {
     }
 }
 
-/// The local copy: `DIR/<repository id>/<drill>/<time>-<verdict>-<id>.json|md|html`.
-fn write_local(
-    ctx: &Context,
-    repo: &Repository,
-    id: &str,
-    report: &DrillReport,
-    history: &[DrillReport],
-) -> Result<Vec<PathBuf>> {
-    let base = match ctx.config().and_then(|c| c.reports.dir.clone()) {
-        Some(dir) => dir,
-        None => {
-            let home = std::env::var_os("XDG_STATE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-                .unwrap_or_else(|| PathBuf::from("."));
-            home.join("firedrill").join("reports")
-        }
-    };
-    let dir = base.join(repo.config().id.to_hex()).join(&report.drill);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let stem = format!(
-        "{}-{}-{}",
-        report.started.strftime("%Y%m%dT%H%M%SZ"),
-        format!("{:?}", report.verdict).to_lowercase(),
-        &id[..12]
-    );
-    let mut written = Vec::new();
-    for (ext, text) in renderings(report, history)? {
-        let path = dir.join(format!("{stem}.{ext}"));
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-        written.push(path);
-    }
-    Ok(written)
-}
-
-fn renderings(
-    report: &DrillReport,
-    history: &[DrillReport],
-) -> Result<Vec<(&'static str, String)>> {
-    let json = serde_json::to_string_pretty(report).map_err(|e| Error::Other(e.to_string()))?;
-    let _ = history;
-    Ok(vec![("json", json)])
-}
-
 pub async fn report(ctx: &Context, cmd: &ReportCommand) -> Result<i32> {
     let stores = all_stores(ctx).await?;
     let repo = report_repo(&stores, ctx).await?;
@@ -356,11 +310,7 @@ pub async fn report(ctx: &Context, cmd: &ReportCommand) -> Result<i32> {
                 })
                 .map(|r| r.report.clone())
                 .collect();
-            let text = match format {
-                ReportFormat::Json => serde_json::to_string_pretty(&chosen.report)
-                    .map_err(|e| Error::Other(e.to_string()))?,
-                other => render(*other, &chosen.report, &history)?,
-            };
+            let text = render(*format, &chosen.report, &history)?;
             match out {
                 Some(path) => std::fs::write(path, text).map_err(|e| Error::io(path, e))?,
                 None => println!("{text}"),
@@ -389,8 +339,11 @@ pub async fn report(ctx: &Context, cmd: &ReportCommand) -> Result<i32> {
 }
 
 fn render(format: ReportFormat, report: &DrillReport, history: &[DrillReport]) -> Result<String> {
-    let _ = (report, history);
-    Err(Error::Usage(format!(
-        "{format:?} rendering is not available in this build"
-    )))
+    Ok(match format {
+        ReportFormat::Md => markdown::render(report, history),
+        ReportFormat::Html => html::render(report, history),
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(report).map_err(|e| Error::Other(e.to_string()))?
+        }
+    })
 }

@@ -52,6 +52,15 @@ pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
             report.files_compared,
             report.restored_from
         );
+        println!(
+            "drill \"{}\": {} — {}",
+            report.drill.drill,
+            format!("{:?}", report.drill.verdict).to_uppercase(),
+            report.drill.summary
+        );
+        if let Some(html) = &report.drill_html {
+            println!("drill report: {}", html.display());
+        }
         let program = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "firedrill".into());
@@ -61,6 +70,10 @@ pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
         );
         println!(
             "     {program} --config {} replicas",
+            report.config_file.display()
+        );
+        println!(
+            "     {program} --config {} drill run primary-region-lost",
             report.config_file.display()
         );
     }
