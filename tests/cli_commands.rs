@@ -1185,7 +1185,11 @@ fn quickstart_passes_and_can_run_again() {
     assert_eq!(second["restored_from"], "region-b");
     assert_eq!(second["drill"]["verdict"], "PASS", "{second}");
     let html = second["drill_html"].as_str().unwrap();
-    assert!(std::fs::read_to_string(html).unwrap().contains("primary-region-lost"));
+    assert!(
+        std::fs::read_to_string(html)
+            .unwrap()
+            .contains("primary-region-lost")
+    );
     for replica in second["replication"]["replicas"].as_array().unwrap() {
         assert_eq!(replica["status"], "complete", "{replica}");
     }

@@ -358,3 +358,80 @@ fn a_removed_report_breaks_the_chain() {
     let breaks = verify["breaks"].to_string();
     assert!(breaks.contains(&middle[..8]), "{breaks}");
 }
+
+/// A webhook receiver on loopback: answers 503 to the first request and 200 to the
+/// next, and hands back the bodies it received.
+fn flaky_webhook() -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut bodies = Vec::new();
+        for status in ["503 Service Unavailable", "200 OK"] {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            bodies.push(String::from_utf8(body).unwrap());
+            let mut stream = reader.into_inner();
+            write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
+            .unwrap();
+        }
+        bodies
+    });
+    (url, handle)
+}
+
+#[test]
+fn a_failed_drill_is_posted_to_the_webhook_with_retries() {
+    let plan = Plan::new();
+    let config = std::fs::read_to_string(plan.env.path("firedrill.toml")).unwrap();
+    std::fs::write(
+        plan.env.path("firedrill.toml"),
+        format!("{config}\n[notify]\nwebhook_url_env = \"TEST_WEBHOOK\"\non = \"failure\"\n"),
+    )
+    .unwrap();
+    plan.drill(
+        "smoke",
+        "[source]\nstore = \"region-b\"\n[checks.command]\nrun = [\"false\"]\ntimeout = \"30s\"\n",
+    );
+    let (url, server) = flaky_webhook();
+    let run: Run = plan
+        .env
+        .cmd()
+        .env_remove("FIREDRILL_REPO")
+        .env("TEST_WEBHOOK", &url)
+        .arg("--config")
+        .arg(plan.env.path("firedrill.toml"))
+        .args(["drill", "run", "smoke"])
+        .output()
+        .unwrap()
+        .into();
+    let run = run.code(1);
+    assert!(
+        run.stdout
+            .contains("webhook: delivered (HTTP 200, attempt 2)"),
+        "{}",
+        run.stdout
+    );
+    let bodies = server.join().unwrap();
+    assert_eq!(bodies.len(), 2);
+    let posted: serde_json::Value = serde_json::from_str(&bodies[1]).unwrap();
+    assert_eq!(posted["report"]["verdict"], "FAIL");
+    assert_eq!(posted["report"]["drill"], "smoke");
+    assert_eq!(posted["report_id"].as_str().unwrap().len(), 64);
+}

@@ -393,3 +393,49 @@ fn a_repository_on_s3_works_from_the_command_line_alone() {
             .any(|(k, _)| k == "team/repo/config")
     );
 }
+
+#[test]
+fn a_drill_restores_from_gcs_with_the_s3_provider_lost() {
+    let b = Seaweed::shared(1);
+    let stack = Stack::new(b, 10, 120_000);
+    stack.run(&["replicate"]).ok();
+    let drill = stack.env.path("provider-lost.toml");
+    std::fs::write(
+        &drill,
+        "[source]\nlost = [\"primary\", \"s3-eu-central\"]\n[targets]\nrto = \"10m\"\nrpo = \"1h\"\n",
+    )
+    .unwrap();
+    let report = stack
+        .run(&["--json", "drill", "run", drill.to_str().unwrap()])
+        .ok()
+        .json();
+    assert_eq!(report["verdict"], "PASS", "{report}");
+    assert_eq!(report["source"]["store"], "gcs-europe");
+    assert_eq!(report["restore"]["files_restored"], 11);
+    assert_eq!(report["stores"][2]["provider"], "gcs");
+    // The report is kept on every store, S3 and GCS alike.
+    let list = stack.run(&["--json", "report", "list"]).ok().json();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert!(
+        s3_objects(b, &stack.buckets[1], "repo/reports/")
+            .iter()
+            .any(|(k, _)| k.ends_with(&id))
+    );
+    // With GCS down as well, nothing remains to restore from: the drill cannot run.
+    std::fs::write(
+        &drill,
+        "[source]\nlost = [\"primary\", \"s3-eu-central\"]\n[faults]\noutage = [\"gcs-europe\"]\n",
+    )
+    .unwrap();
+    let report = stack
+        .run(&["--json", "drill", "run", drill.to_str().unwrap()])
+        .json();
+    assert_eq!(report["faults"][0]["detected"], true, "{report}");
+    assert!(
+        report["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no remaining store"),
+        "{report}"
+    );
+}

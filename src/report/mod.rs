@@ -4,5 +4,6 @@ pub mod archive;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod notify;
 pub mod publish;
 mod svg;

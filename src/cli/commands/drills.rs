@@ -10,7 +10,7 @@ use firedrill::replicate::NamedStore;
 use firedrill::repo::Repository;
 use firedrill::report::archive::{self, StoredReport};
 use firedrill::report::model::{DrillReport, Verdict};
-use firedrill::report::{html, markdown, publish};
+use firedrill::report::{html, markdown, notify, publish};
 use firedrill::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -166,6 +166,7 @@ async fn run(ctx: &Context, drill: &str, keep: bool, seed: Option<u64>) -> Resul
         .collect();
     let mut saved_at = Vec::new();
     let mut history = Vec::new();
+    let mut report_id = None;
     let local_dir = ctx
         .config()
         .and_then(|c| c.reports.dir.clone())
@@ -174,6 +175,7 @@ async fn run(ctx: &Context, drill: &str, keep: bool, seed: Option<u64>) -> Resul
         Ok(repo) => {
             let recorded = publish::record(&repo, &reachable, &mut report, &local_dir).await?;
             saved_at.push(format!("report {}", recorded.id.short()));
+            report_id = Some(recorded.id.to_hex());
             for p in &recorded.placements {
                 saved_at.push(match &p.error {
                     None => format!("stored on {}", p.store),
@@ -184,6 +186,9 @@ async fn run(ctx: &Context, drill: &str, keep: bool, seed: Option<u64>) -> Resul
             history = recorded.history;
         }
         Err(e) => saved_at.push(format!("report not stored in the repository: {e}")),
+    }
+    if let Some(line) = notify(ctx, &report, report_id.as_deref()).await? {
+        saved_at.push(line);
     }
     let code = match report.verdict {
         Verdict::Pass => exit::SUCCESS,
@@ -199,6 +204,32 @@ async fn run(ctx: &Context, drill: &str, keep: bool, seed: Option<u64>) -> Resul
         }
     }
     Ok(code)
+}
+
+/// Posts the report to the config's webhook when its rule says so; the outcome is a
+/// line for the operator (a failed notification does not change the drill's verdict).
+async fn notify(ctx: &Context, report: &DrillReport, id: Option<&str>) -> Result<Option<String>> {
+    let Some(section) = ctx.config().map(|c| &c.notify) else {
+        return Ok(None);
+    };
+    let Some(var) = &section.webhook_url_env else {
+        return Ok(None);
+    };
+    let on = notify::NotifyOn::parse(section.on.as_deref().unwrap_or("failure"))?;
+    if !on.wants(report.verdict) {
+        return Ok(None);
+    }
+    let url = std::env::var(var).map_err(|_| {
+        Error::Usage(format!(
+            "notify.webhook_url_env names {var}, which is not set"
+        ))
+    })?;
+    Ok(Some(
+        match notify::post(&url, id.unwrap_or_default(), report, 5).await {
+            Ok(done) => format!("webhook: {done}"),
+            Err(e) => format!("webhook: NOT delivered: {e}"),
+        },
+    ))
 }
 
 fn print_summary(report: &DrillReport, history: &[DrillReport]) {

@@ -29,6 +29,8 @@ pub struct ConfigFile {
     pub drills: DrillsSection,
     #[serde(default)]
     pub reports: ReportsSection,
+    #[serde(default)]
+    pub notify: NotifySection,
     /// The file this was read from, for errors.
     #[serde(skip)]
     pub path: PathBuf,
@@ -51,6 +53,16 @@ pub struct PlanSection {
 pub struct DrillsSection {
     /// Where `drill run NAME` and `drill list` look (default: `drills` beside this file).
     pub dir: Option<PathBuf>,
+}
+
+/// A webhook told about drills. The URL often carries a token, so it is referenced
+/// through an environment variable.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySection {
+    pub webhook_url_env: Option<String>,
+    /// "failure" (FAIL or ERROR; the default) or "always".
+    pub on: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
