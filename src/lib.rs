@@ -15,6 +15,7 @@ pub mod tls;
 pub use error::{Error, Result};
 pub mod backup;
 pub mod forget;
+pub mod plan;
 pub mod progress;
 pub mod prune;
 pub mod quickstart;

@@ -435,3 +435,58 @@ fn a_failed_drill_is_posted_to_the_webhook_with_retries() {
     assert_eq!(posted["report"]["drill"], "smoke");
     assert_eq!(posted["report_id"].as_str().unwrap().len(), 64);
 }
+
+#[test]
+fn the_plan_is_met_only_with_fresh_passing_drills_from_every_replica() {
+    let plan = Plan::new();
+    let config = std::fs::read_to_string(plan.env.path("firedrill.toml")).unwrap();
+    let config = config.replace(
+        "[plan]\nrto = \"1h\"\nrpo = \"1d\"\n",
+        "[plan]\nrto = \"1h\"\nrpo = \"1d\"\nreplica_drill_every = \"31d\"\n\
+         [[plan.require]]\ndrill = \"primary-lost\"\nevery = \"92d\"\n\n\
+         [placement]\nmin_replicas = 2\nallowed_jurisdictions = [\"EU\"]\n",
+    );
+    std::fs::write(plan.env.path("firedrill.toml"), config).unwrap();
+
+    let before = plan.run(&["--json", "plan", "check"]).code(1).json();
+    assert_eq!(before["met"], false);
+    let failing: Vec<&str> = before["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["satisfied"] == false)
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        failing
+            .iter()
+            .any(|r| r.contains("replica region-b drilled")),
+        "{failing:?}"
+    );
+    assert!(
+        failing.iter().any(|r| r.contains("drill primary-lost")),
+        "{failing:?}"
+    );
+
+    plan.drill("primary-lost", "[source]\nlost = [\"primary\"]\n");
+    plan.drill("from-c", "[source]\nstore = \"region-c\"\n");
+    plan.run_drill("primary-lost", 0);
+    plan.run_drill("from-c", 0);
+    let after = plan.run(&["plan", "check"]).ok();
+    assert!(after.stdout.starts_with("plan: MET"), "{}", after.stdout);
+
+    // A failing drill, however recent the others, makes the plan not met.
+    plan.drill(
+        "broken",
+        "[source]\nstore = \"region-b\"\n[checks.command]\nrun = [\"false\"]\ntimeout = \"10s\"\n",
+    );
+    plan.run_drill("broken", 1);
+    let broken = plan.run(&["plan", "check"]).code(1);
+    assert!(
+        broken
+            .stdout
+            .contains("[FAIL] the latest run of every drill passed"),
+        "{}",
+        broken.stdout
+    );
+}

@@ -91,6 +91,9 @@ pub enum Command {
     /// Restore drills: prove recovery works and measure RTO and RPO.
     #[command(subcommand)]
     Drill(DrillCommand),
+    /// The business continuity plan, judged on the evidence.
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Drill reports kept in the repository.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -204,6 +207,13 @@ pub enum DrillCommand {
     },
     /// List the drills of the drills directory.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlanCommand {
+    /// Weigh placement, replica lag and drill reports against the plan: MET (exit 0) or
+    /// NOT MET (exit 1), with the reason for each rule.
+    Check,
 }
 
 #[derive(Subcommand, Debug)]

@@ -95,7 +95,7 @@ fn list(ctx: &Context) -> Result<i32> {
     })
 }
 
-fn plan_defaults(ctx: &Context) -> Result<Targets> {
+pub(super) fn plan_defaults(ctx: &Context) -> Result<Targets> {
     let Some(config) = ctx.config() else {
         return Ok(Targets::default());
     };
@@ -119,7 +119,7 @@ fn plan_defaults(ctx: &Context) -> Result<Targets> {
     })
 }
 
-async fn all_stores(ctx: &Context) -> Result<Vec<NamedStore>> {
+pub(super) async fn all_stores(ctx: &Context) -> Result<Vec<NamedStore>> {
     let mut specs = vec![ctx.primary_spec()?];
     specs.extend(ctx.replica_specs()?);
     let mut stores = Vec::new();
@@ -132,7 +132,7 @@ async fn all_stores(ctx: &Context) -> Result<Vec<NamedStore>> {
 
 /// A handle on the repository for reading and writing reports: the first store, in
 /// config order, that opens with the key.
-async fn report_repo(stores: &[NamedStore], ctx: &Context) -> Result<Repository> {
+pub(super) async fn report_repo(stores: &[NamedStore], ctx: &Context) -> Result<Repository> {
     let secret = ctx.secret()?;
     let mut last = None;
     for s in stores {

@@ -4,6 +4,7 @@ mod backup;
 mod drills;
 mod keys;
 mod maintenance;
+mod plan;
 mod quickstart;
 mod replication;
 mod snapshots;
@@ -39,6 +40,7 @@ pub async fn run(ctx: &Context) -> Result<i32> {
         Command::Replicas => replication::status(ctx).await,
         Command::Drill(cmd) => drills::drill(ctx, cmd).await,
         Command::Report(cmd) => drills::report(ctx, cmd).await,
+        Command::Plan(_) => plan::check(ctx).await,
         Command::Forget(args) => maintenance::forget(ctx, args).await,
         Command::Prune(args) => maintenance::prune(ctx, args).await,
         Command::Quickstart(args) => quickstart::run(ctx, args).await,

@@ -46,6 +46,18 @@ pub struct PlanSection {
     /// Default RPO of every drill, e.g. "26h".
     pub rpo: Option<toml::Spanned<String>>,
     pub min_throughput_mib_s: Option<f64>,
+    /// Every replica must be the source of a passed drill at least this often, e.g. "31d".
+    pub replica_drill_every: Option<toml::Spanned<String>>,
+    /// Drills that must pass at least this often.
+    #[serde(default)]
+    pub require: Vec<RequiredDrill>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredDrill {
+    pub drill: String,
+    pub every: toml::Spanned<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
