@@ -474,6 +474,9 @@ fn the_plan_is_met_only_with_fresh_passing_drills_from_every_replica() {
     plan.run_drill("from-c", 0);
     let after = plan.run(&["plan", "check"]).ok();
     assert!(after.stdout.starts_with("plan: MET"), "{}", after.stdout);
+    // Each report carries the plan as judged with itself counted.
+    let report = plan.run_drill("from-c", 0);
+    assert_eq!(report["plan"]["met"], true, "{report}");
 
     // A failing drill, however recent the others, makes the plan not met.
     plan.drill(

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use firedrill::report::model::{
-    Check, DrillReport, FaultRecord, Phase, RestoreRecord, SCHEMA_VERSION, ScopeRecord,
-    SnapshotRecord, SourceRecord, StoreRecord, TargetRecord, Verdict,
+    Check, DrillReport, FaultRecord, Phase, PlanRule, PlanSummary, RestoreRecord, SCHEMA_VERSION,
+    ScopeRecord, SnapshotRecord, SourceRecord, StoreRecord, TargetRecord, Verdict,
 };
 use firedrill::report::{html, markdown};
 
@@ -208,6 +208,21 @@ fn passing(started: jiff::Timestamp, rto: f64, rpo: f64) -> DrillReport {
         errors: vec![],
         previous_report: Some(PREVIOUS.to_string()),
         kept_restore: None,
+        plan: Some(PlanSummary {
+            met: false,
+            rules: vec![
+                PlanRule {
+                    rule: "at least 2 complete replica(s)".into(),
+                    satisfied: true,
+                    detail: "2 of 2 declared replica(s) complete".into(),
+                },
+                PlanRule {
+                    rule: "drill primary-region-lost passed at least every 92.0 days".into(),
+                    satisfied: false,
+                    detail: "has never passed".into(),
+                },
+            ],
+        }),
     }
 }
 
@@ -393,6 +408,7 @@ fn assert_self_contained(html: &str) {
 fn assert_sections(html: &str) {
     for id in [
         "verdict",
+        "plan",
         "targets",
         "rto",
         "rpo",
@@ -412,6 +428,7 @@ fn assert_sections(html: &str) {
         assert!(html.contains(&format!("id=\"{id}\"")), "no section #{id}");
     }
     for text in [
+        "Business continuity plan",
         "Recovery targets",
         "Phase timeline",
         "Checks",

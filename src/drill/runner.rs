@@ -767,6 +767,7 @@ fn build_report(
         errors: f.errors,
         previous_report: None,
         kept_restore: f.kept,
+        plan: None,
     };
     (report, f.repo)
 }

@@ -25,6 +25,7 @@ pub fn render(report: &DrillReport, history: &[DrillReport]) -> String {
     head(&mut out, report);
     out.push_str("<body>\n<main>\n");
     verdict(&mut out, report);
+    plan(&mut out, report);
     if !report.errors.is_empty() {
         errors(&mut out, report);
     }
@@ -322,6 +323,36 @@ fn timeline(out: &mut String, r: &DrillReport) {
         svg::timeline(&r.phases),
     );
     out.push('\n');
+}
+
+/// The plan's verdict at the top: the answer an auditor asks for first.
+fn plan(out: &mut String, r: &DrillReport) {
+    let Some(plan) = &r.plan else {
+        return;
+    };
+    let (class, word) = if plan.met {
+        ("s-ok", "MET")
+    } else {
+        ("s-bad", "NOT MET")
+    };
+    let _ = write!(
+        out,
+        r#"<section id="plan"><h2>Business continuity plan: <span class="badge {class}">{word}</span></h2><table><thead><tr><th>Result</th><th>Rule</th><th>Evidence</th></tr></thead><tbody>"#
+    );
+    for rule in &plan.rules {
+        let (row, class, label) = if rule.satisfied {
+            ("", "s-ok", "OK")
+        } else {
+            (r#" class="bad""#, "s-bad", "FAIL")
+        };
+        let _ = write!(
+            out,
+            r#"<tr{row}><td class="result"><span class="badge {class}">{label}</span></td><td>{name}</td><td>{detail}</td></tr>"#,
+            name = e(&rule.rule),
+            detail = e(&rule.detail),
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
 }
 
 fn checks(out: &mut String, r: &DrillReport) {

@@ -53,6 +53,26 @@ pub fn render(report: &DrillReport, history: &[DrillReport]) -> String {
     ]);
     table(&mut out, &["Field", "Value"], &rows);
 
+    if let Some(plan) = &r.plan {
+        let _ = writeln!(
+            out,
+            "## Business continuity plan: {}\n",
+            if plan.met { "MET" } else { "**NOT MET**" }
+        );
+        let rows: Vec<[String; 3]> = plan
+            .rules
+            .iter()
+            .map(|rule| {
+                [
+                    if rule.satisfied { "OK" } else { "**FAIL**" }.to_string(),
+                    text(&rule.rule),
+                    text(&rule.detail),
+                ]
+            })
+            .collect();
+        table(&mut out, &["Result", "Rule", "Evidence"], &rows);
+    }
+
     if !r.errors.is_empty() {
         out.push_str("## Errors that stopped the drill\n\n");
         for err in &r.errors {

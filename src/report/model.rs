@@ -53,6 +53,23 @@ pub struct DrillReport {
     pub previous_report: Option<String>,
     /// Where the scratch restore was kept, if it was.
     pub kept_restore: Option<String>,
+    /// The business continuity plan as judged when this report was written (with this
+    /// drill counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub met: bool,
+    pub rules: Vec<PlanRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanRule {
+    pub rule: String,
+    pub satisfied: bool,
+    pub detail: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -173,6 +173,7 @@ async fn run(ctx: &Context, drill: &str, keep: bool, seed: Option<u64>) -> Resul
         .unwrap_or_else(publish::default_dir);
     match report_repo(&stores, ctx).await {
         Ok(repo) => {
+            report.plan = Some(super::plan::judge_with(ctx, &stores, &repo, &report).await?);
             let recorded = publish::record(&repo, &reachable, &mut report, &local_dir).await?;
             saved_at.push(format!("report {}", recorded.id.short()));
             report_id = Some(recorded.id.to_hex());
