@@ -149,6 +149,17 @@ def report(work, results_json, results_md, target):
             "peak_rss_MiB": max(r["max_rss_kib"] for r in runs) / 1024,
         }
     d, l = kinds["drill"], kinds["local"]
+    # Where the drill's time goes: its report's phases; the rest of `rto.measured` (deleting
+    # the scratch restore); and the wall time outside it (start, stores, plan, report).
+    names = []
+    for r in d["runs"]:
+        names += [n for n in r["phases"] if n not in names]
+    split = {n: statistics.median(r["phases"].get(n, 0.0) for r in d["runs"]) for n in names}
+    split["rest of rto.measured (mostly deleting the scratch restore)"] = statistics.median(
+        r["firedrill_s"] - sum(r["phases"].values()) for r in d["runs"])
+    split["outside rto.measured (start, stores, plan check, report)"] = statistics.median(
+        r["wall_s"] - r["firedrill_s"] for r in d["runs"])
+    d["median_split_s"] = split
     ratio = d["median_s"] / l["median_s"] if l["median_s"] > 0 else float("inf")
     own_ratio = (d["median_firedrill_s"] / l["median_firedrill_s"]
                  if l["median_firedrill_s"] > 0 else float("inf"))
@@ -192,6 +203,11 @@ def report(work, results_json, results_md, target):
         % ("; ".join("%s: %s" % (k, ", ".join("%.2f" % r["wall_s"] for r in kinds[k]["runs"]))
                      for k in kinds),
            fmt_s(statistics.median(r["delete_s"] for r in l["runs"])), ds["files"]),
+    ]
+    foot += [
+        "",
+        "Drill time by phase (medians; the phases are its report's): %s." % ", ".join(
+            "%s %.2f s" % (n, x) for n, x in split.items() if x >= 0.005),
     ]
     md = "\n".join(head + lines + foot) + "\n"
     with open(results_md, "w") as f:
@@ -455,7 +471,6 @@ measure() {
         local t0 t1
         t0=$(date +%s.%N)
         rm -rf "$target"
-        sync
         t1=$(date +%s.%N)
         py record "$kind" "$run" "$pos" "$base.time" "$facts" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')" >>"$RECORDS"
     else

@@ -124,7 +124,13 @@ fn a_primary_region_lost_drill_restores_from_a_replica_and_keeps_its_report() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    for phase in ["choose source", "open source", "read index", "plan"] {
+    for phase in [
+        "choose source",
+        "open source",
+        "read index",
+        "restore: plan",
+        "restore: verify BLAKE3",
+    ] {
         assert!(phases.contains(&phase), "{phases:?}");
     }
     let stores = report["stores"].as_array().unwrap();

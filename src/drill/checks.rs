@@ -2,7 +2,6 @@
 //! codes and paths; never file contents).
 
 use super::definition::{Canary, CanaryExpect, Checks, PostCommand};
-use super::select::FileEntry;
 use crate::report::model::Check;
 use crate::restore::RestoreReport;
 use std::path::Path;
@@ -14,7 +13,7 @@ pub fn restored_path(restore_dir: &Path, snapshot_path: &str) -> std::path::Path
 }
 
 /// The restore's own verification and the counts against what was selected.
-pub fn restored(report: &RestoreReport, selected: &[FileEntry], checks: &Checks) -> Vec<Check> {
+pub fn restored(report: &RestoreReport, wanted: (u64, u64), checks: &Checks) -> Vec<Check> {
     let mut out = vec![Check {
         name: "BLAKE3 of every restored file matches the snapshot".into(),
         passed: report.damaged.is_empty() && report.files_verified == report.files_restored,
@@ -30,8 +29,7 @@ pub fn restored(report: &RestoreReport, selected: &[FileEntry], checks: &Checks)
                 .unwrap_or_default()
         ),
     }];
-    let wanted_files = selected.len() as u64;
-    let wanted_bytes: u64 = selected.iter().map(|f| f.size).sum();
+    let (wanted_files, wanted_bytes) = wanted;
     out.push(Check {
         name: "every selected file restored".into(),
         passed: report.files_restored == wanted_files && report.bytes_restored == wanted_bytes,

@@ -6,3 +6,4 @@ pub mod definition;
 pub mod faults;
 pub mod runner;
 pub mod select;
+mod verdict;

@@ -96,27 +96,34 @@ pub struct FileEntry {
     pub size: u64,
 }
 
-/// Every regular file of the snapshot.
+/// Every regular file of the snapshot. Trees are loaded a level at a time, many at
+/// once: on a remote store one tree after another would cost a round trip each.
 pub async fn list_files(
     repo: &Repository,
     index: &MasterIndex,
     snapshot: &Snapshot,
 ) -> Result<Vec<FileEntry>> {
     let mut files = Vec::new();
-    let mut stack = vec![(PathBuf::from("/"), snapshot.tree)];
-    while let Some((dir, tree_id)) = stack.pop() {
-        let tree = repo.load_tree(index, &tree_id).await?;
-        for node in tree.nodes {
-            let path = dir.join(node.name.to_os());
-            match node.kind {
-                NodeKind::Dir { subtree } => stack.push((path, subtree)),
-                NodeKind::File { .. } => files.push(FileEntry {
-                    path,
-                    size: node.size,
-                }),
-                NodeKind::Symlink { .. } => {}
+    let mut level = vec![(PathBuf::from("/"), snapshot.tree)];
+    while !level.is_empty() {
+        let trees = repo
+            .load_trees(index, level.iter().map(|(_, id)| *id))
+            .await;
+        let mut next = Vec::new();
+        for ((dir, _), tree) in level.into_iter().zip(trees) {
+            for node in tree?.nodes {
+                let path = dir.join(node.name.to_os());
+                match node.kind {
+                    NodeKind::Dir { subtree } => next.push((path, subtree)),
+                    NodeKind::File { .. } => files.push(FileEntry {
+                        path,
+                        size: node.size,
+                    }),
+                    NodeKind::Symlink { .. } => {}
+                }
             }
         }
+        level = next;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
