@@ -337,22 +337,41 @@ fn plan(out: &mut String, r: &DrillReport) {
     };
     let _ = write!(
         out,
-        r#"<section id="plan"><h2>Business continuity plan: <span class="badge {class}">{word}</span></h2><table><thead><tr><th>Result</th><th>Rule</th><th>Evidence</th></tr></thead><tbody>"#
+        r#"<section id="plan"><h2>Business continuity plan: <span class="badge {class}">{word}</span></h2>"#
     );
-    for rule in &plan.rules {
-        let (row, class, label) = if rule.satisfied {
-            ("", "s-ok", "OK")
+    let rows = plan
+        .rules
+        .iter()
+        .map(|r| (r.satisfied, r.rule.as_str(), r.detail.as_str()));
+    result_table(out, "Rule", "OK", rows);
+    out.push_str("</section>\n");
+}
+
+/// A table of results, each a pass or a fail with its evidence; failed rows shaded.
+fn result_table<'a>(
+    out: &mut String,
+    what: &str,
+    ok: &str,
+    rows: impl Iterator<Item = (bool, &'a str, &'a str)>,
+) {
+    let _ = write!(
+        out,
+        r#"<table><thead><tr><th>Result</th><th>{what}</th><th>Evidence</th></tr></thead><tbody>"#
+    );
+    for (passed, name, evidence) in rows {
+        let (row, class, label) = if passed {
+            ("", "s-ok", ok)
         } else {
             (r#" class="bad""#, "s-bad", "FAIL")
         };
         let _ = write!(
             out,
-            r#"<tr{row}><td class="result"><span class="badge {class}">{label}</span></td><td>{name}</td><td>{detail}</td></tr>"#,
-            name = e(&rule.rule),
-            detail = e(&rule.detail),
+            r#"<tr{row}><td class="result"><span class="badge {class}">{label}</span></td><td>{name}</td><td>{evidence}</td></tr>"#,
+            name = e(name),
+            evidence = e(evidence),
         );
     }
-    out.push_str("</tbody></table></section>\n");
+    out.push_str("</tbody></table>");
 }
 
 fn checks(out: &mut String, r: &DrillReport) {
@@ -368,24 +387,13 @@ fn checks(out: &mut String, r: &DrillReport) {
     } else {
         format!("{failed} of {} checks failed.", r.checks.len())
     };
-    let _ = write!(
-        out,
-        r#"<p>{lead}</p><table><thead><tr><th>Result</th><th>Check</th><th>Evidence</th></tr></thead><tbody>"#
-    );
-    for c in &r.checks {
-        let (row, class, label) = if c.passed {
-            ("", "s-ok", "PASS")
-        } else {
-            (r#" class="bad""#, "s-bad", "FAIL")
-        };
-        let _ = write!(
-            out,
-            r#"<tr{row}><td class="result"><span class="badge {class}">{label}</span></td><td>{name}</td><td>{evidence}</td></tr>"#,
-            name = e(&c.name),
-            evidence = e(&c.evidence),
-        );
-    }
-    out.push_str("</tbody></table></section>\n");
+    let _ = write!(out, "<p>{lead}</p>");
+    let rows = r
+        .checks
+        .iter()
+        .map(|c| (c.passed, c.name.as_str(), c.evidence.as_str()));
+    result_table(out, "Check", "PASS", rows);
+    out.push_str("</section>\n");
 }
 
 fn faults(out: &mut String, r: &DrillReport) {
