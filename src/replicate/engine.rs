@@ -2,7 +2,7 @@
 //! holds an intact copy, checked against its name, and written to every target that
 //! needs it. Memory is bounded by a byte budget; objects too large for it stream.
 
-use super::inventory::{expected_hash, intact};
+use super::inventory::{expected_hash, intact_off_thread};
 use super::{NamedStore, ReplicateOptions};
 use crate::concurrency::map_unordered;
 use crate::progress::Progress;
@@ -179,8 +179,12 @@ impl<'a> Engine<'a> {
         for &source in &t.sources {
             let store = &self.stores[source];
             match store.store.get(&t.key).await {
-                Ok(bytes) if bytes.len() as u64 == t.size && intact(&t.key, &bytes) => {
-                    return Ok(bytes.into());
+                Ok(bytes) if bytes.len() as u64 == t.size => {
+                    let (bytes, ok) = intact_off_thread(&t.key, bytes).await;
+                    if ok {
+                        return Ok(bytes.into());
+                    }
+                    notes.push(format!("the copy on {:?} is damaged", store.name()));
                 }
                 Ok(_) => notes.push(format!("the copy on {:?} is damaged", store.name())),
                 Err(e) => notes.push(e.to_string()),

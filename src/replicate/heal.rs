@@ -3,7 +3,7 @@
 //! it back tells whether it is intact.
 
 use super::engine::{Engine, STREAM_THRESHOLD, Transfer};
-use super::inventory::{Inventory, expected_hash, intact};
+use super::inventory::{Inventory, expected_hash, intact_off_thread};
 use super::placement::PlacementPolicy;
 use super::{NamedStore, ReplicateOptions, StoreFacts};
 use crate::concurrency::map_unordered;
@@ -173,9 +173,8 @@ async fn check_object(
                 bytes.len()
             )));
         }
-        return Ok(
-            (!intact(key, &bytes)).then(|| "stored bytes do not match the object's name".into())
-        );
+        let (_, ok) = intact_off_thread(key, bytes).await;
+        return Ok((!ok).then(|| "stored bytes do not match the object's name".into()));
     }
     let mut hasher = blake3::Hasher::new();
     let mut offset = 0;

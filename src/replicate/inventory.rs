@@ -25,6 +25,19 @@ pub fn intact(key: &str, bytes: &[u8]) -> bool {
     expected_hash(key).is_none_or(|id| Id::of_stored(bytes) == id)
 }
 
+/// [`intact`] on a blocking thread: hashing a pack-sized object would otherwise hold up
+/// an async worker (and every transfer queued on it). Gives the bytes back.
+pub async fn intact_off_thread(key: &str, bytes: Vec<u8>) -> (Vec<u8>, bool) {
+    let key = key.to_string();
+    // A failed task (the runtime shutting down) reads as not intact: nothing is trusted.
+    tokio::task::spawn_blocking(move || {
+        let ok = intact(&key, &bytes);
+        (bytes, ok)
+    })
+    .await
+    .unwrap_or_default()
+}
+
 impl Inventory {
     pub async fn take(store: &dyn Store) -> StoreResult<Inventory> {
         let objects = list_all(store, "")

@@ -139,7 +139,7 @@ pub fn verify_chain(reports: &[StoredReport], damaged: &[(String, Error)]) -> Ch
             (Some(n), None) => format!(
                 "{} names a previous report {} that is not in the repository (removed?)",
                 name(r),
-                &n[..n.len().min(8)]
+                n.chars().take(8).collect::<String>()
             ),
             (None, Some(_)) => format!(
                 "{} names no previous report, but one came before it",
@@ -148,7 +148,7 @@ pub fn verify_chain(reports: &[StoredReport], damaged: &[(String, Error)]) -> Ch
             (Some(n), Some(_)) if !reports.iter().any(|o| &o.id.to_hex() == n) => format!(
                 "{} names a previous report {} that is not in the repository (removed?)",
                 name(r),
-                &n[..n.len().min(8)]
+                n.chars().take(8).collect::<String>()
             ),
             _ => format!(
                 "{} does not name the report just before it (reports out of order or inserted)",

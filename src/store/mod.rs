@@ -67,7 +67,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         mut body: PartStream<'_>,
         mode: PutMode,
     ) -> StoreResult<()> {
-        let mut whole = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        // `size` comes from a listing; reserve no more than a pack's worth on its word.
+        let mut whole = Vec::with_capacity(usize::try_from(size.min(64 << 20)).unwrap_or(0));
         while let Some(piece) = body.next().await {
             whole.extend_from_slice(&piece?);
         }
