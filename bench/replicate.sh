@@ -31,36 +31,8 @@ RUNS=3
 PORT_BASE=18400
 KEEP=0
 
-while [[ $# -gt 0 ]]; do
-    case $1 in --size|--seed|--work|--firedrill|--shared|--runs|--port-base)
-        [[ $# -ge 2 ]] || { echo "$1 needs a value" >&2; exit 2; } ;;
-    esac
-    case $1 in
-        --size) SIZE=$2; shift 2 ;;
-        --seed) SEED=$2; shift 2 ;;
-        --work) WORK=$2; shift 2 ;;
-        --firedrill) FIREDRILL=$2; shift 2 ;;
-        --shared) SHARED=$2; shift 2 ;;
-        --runs) RUNS=$2; shift 2 ;;
-        --port-base) PORT_BASE=$2; shift 2 ;;
-        --keep) KEEP=1; shift ;;
-        -h|--help) usage; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
-    esac
-done
-
-[[ $SEED =~ ^[0-9]+$ ]] || { echo "--seed must be a non-negative integer" >&2; exit 2; }
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "--runs must be a positive integer" >&2; exit 2; }
-if ! [[ $PORT_BASE =~ ^[0-9]+$ ]] || ((PORT_BASE < 1024 || PORT_BASE > 65400)); then
-    echo "--port-base must be a number from 1024 to 65400" >&2; exit 2
-fi
-
-GEN=$SHARED/bench/gen_dataset.py
-[[ -f $GEN ]] || { echo "gen_dataset.py not found at $GEN (use --shared DIR)" >&2; exit 2; }
-GEN=$(cd "$(dirname "$GEN")" && pwd)/gen_dataset.py
-
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/stack-options.sh
+source "$BENCH_DIR/stack-options.sh"
 
 # The tools, in the order of the first run; each later run starts one further along, so
 # every tool runs in every position equally often (when --runs is a multiple of 3).
