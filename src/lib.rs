@@ -1,5 +1,6 @@
 //! firedrill: encrypted, deduplicated backups that are replicated and proven restorable.
 
+pub mod agent;
 pub mod chunker;
 pub mod concurrency;
 pub mod crypto;

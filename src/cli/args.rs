@@ -30,6 +30,10 @@ pub struct Cli {
     /// No progress bars, even on a terminal.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Wait this long (e.g. 30m) for a repository lock held by another process instead
+    /// of failing at once.
+    #[arg(long, global = true, env = "FIREDRILL_LOCK_WAIT", value_name = "DURATION", value_parser = duration_arg)]
+    pub lock_wait: Option<std::time::Duration>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -99,6 +103,20 @@ pub enum Command {
     Report(ReportCommand),
     /// Try firedrill end to end on local directories: back up, restore, check.
     Quickstart(QuickstartArgs),
+    /// Run the config's [[job]] schedules until stopped; serve /healthz, /status and
+    /// /metrics. SIGHUP reloads the config; SIGTERM lets the running job finish.
+    Agent,
+    /// Run the jobs due since the last recorded run, once, then exit (for cron, systemd
+    /// timers, Kubernetes CronJobs). Exit code: the worst outcome (0 all ran fine or
+    /// nothing was due, 1 a job failed, 3 a job errored, 2 bad config).
+    RunDue,
+    /// Each scheduled job: its last run, outcome and next run.
+    Status,
+}
+
+fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    let seconds = firedrill::drill::definition::parse_duration(text)?;
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 #[derive(Args, Debug)]

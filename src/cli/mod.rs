@@ -156,6 +156,9 @@ pub fn main() -> i32 {
         }
     };
     let json = cli.json;
+    if let Some(wait) = cli.lock_wait {
+        firedrill::repo::lock::set_lock_wait(wait);
+    }
     let result = runtime.block_on(async move {
         let config = match &cli.config {
             Some(path) => Some(config::ConfigFile::load(path)?),

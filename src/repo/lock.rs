@@ -13,6 +13,22 @@ use std::time::Duration;
 const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
 /// Several missed refreshes: the holder is gone even if we cannot check its pid.
 const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// Longest pause between two looks at a lock we are waiting for.
+const WAIT_STEP_MAX: Duration = Duration::from_secs(15);
+
+/// How long this process waits for a conflicting lock before giving up (zero: fail at
+/// once). A process-wide setting: a scheduled job should queue behind a running prune
+/// rather than fail, whichever command it runs.
+static LOCK_WAIT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn set_lock_wait(wait: Duration) {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    LOCK_WAIT_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn lock_wait() -> Duration {
+    Duration::from_millis(LOCK_WAIT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
@@ -111,7 +127,48 @@ impl Repository {
             })
     }
 
+    /// Takes a lock, waiting up to the process's lock wait (see [`set_lock_wait`]) while
+    /// another process holds a conflicting one.
     pub async fn lock(&self, exclusive: bool, purpose: &str) -> Result<LockGuard> {
+        let give_up = std::time::Instant::now() + lock_wait();
+        let mut pause = Duration::from_millis(500);
+        let mut told = false;
+        loop {
+            let holder = match self.try_lock(exclusive, purpose).await? {
+                Ok(guard) => return Ok(guard),
+                Err(holder) => holder,
+            };
+            let now = std::time::Instant::now();
+            if now >= give_up {
+                let waited = if lock_wait().is_zero() {
+                    String::new()
+                } else {
+                    format!(" (waited {}s)", lock_wait().as_secs())
+                };
+                return Err(Error::Other(format!(
+                    "{} is locked: {holder}{waited}. Wait for it to finish; if that process is gone, `firedrill unlock` removes stale locks",
+                    self.describe()
+                )));
+            }
+            if !told {
+                eprintln!("firedrill: waiting for the lock: {holder}");
+                told = true;
+            }
+            // Jitter, so two waiters that keep colliding fall out of step.
+            let mut byte = [0u8; 1];
+            let _ = getrandom::fill(&mut byte);
+            let jittered = pause + pause * u32::from(byte[0]) / 512;
+            tokio::time::sleep(jittered.min(give_up - now)).await;
+            pause = (pause * 2).min(WAIT_STEP_MAX);
+        }
+    }
+
+    /// One attempt: the guard, or a description of who holds a conflicting lock.
+    async fn try_lock(
+        &self,
+        exclusive: bool,
+        purpose: &str,
+    ) -> Result<std::result::Result<LockGuard, String>> {
         let info = LockInfo {
             exclusive,
             host: crate::host::hostname(),
@@ -120,21 +177,15 @@ impl Repository {
             time: jiff::Timestamp::now(),
             purpose: purpose.to_string(),
         };
-        let locked_out = |holder: String| {
-            Error::Other(format!(
-                "{} is locked: {holder}. Wait for it to finish; if that process is gone, `firedrill unlock` removes stale locks",
-                self.describe()
-            ))
-        };
         if let Some(holder) = self.conflicts(&info, &self.locks().await?, None) {
-            return Err(locked_out(holder));
+            return Ok(Err(holder));
         }
         let id = self.save_sealed(PieceKind::Lock, "locks", &info).await?;
         // Two processes can both pass the first check; looking again after writing ours
         // means at least one of them sees the other.
         if let Some(holder) = self.conflicts(&info, &self.locks().await?, Some(id)) {
             let _ = self.store().delete(&lock_key(&id)).await;
-            return Err(locked_out(holder));
+            return Ok(Err(holder));
         }
         let current = std::sync::Arc::new(tokio::sync::Mutex::new(id));
         let refresher = {
@@ -153,11 +204,11 @@ impl Repository {
                 }
             })
         };
-        Ok(LockGuard {
+        Ok(Ok(LockGuard {
             repo: self.clone(),
             current,
             refresher,
-        })
+        }))
     }
 
     /// Removes stale locks (or every lock with `all`); returns what was removed.

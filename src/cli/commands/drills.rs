@@ -306,6 +306,7 @@ pub async fn report(ctx: &Context, cmd: &ReportCommand) -> Result<i32> {
                             "drill": r.report.drill,
                             "verdict": r.report.verdict,
                             "started": r.report.started,
+                            "finished": r.report.finished,
                             "summary": r.report.summary,
                         })
                     })

@@ -1,5 +1,6 @@
 //! One function per verb.
 
+mod agent;
 mod backup;
 mod drills;
 mod keys;
@@ -44,5 +45,8 @@ pub async fn run(ctx: &Context) -> Result<i32> {
         Command::Forget(args) => maintenance::forget(ctx, args).await,
         Command::Prune(args) => maintenance::prune(ctx, args).await,
         Command::Quickstart(args) => quickstart::run(ctx, args).await,
+        Command::Agent => agent::agent(ctx).await,
+        Command::RunDue => agent::run_due(ctx).await,
+        Command::Status => agent::status(ctx).await,
     }
 }

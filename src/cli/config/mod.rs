@@ -2,8 +2,10 @@
 //! the placement policy. Secrets are referenced (a file, an environment variable), never
 //! written inline.
 
+mod schedule;
 mod stores;
 
+pub use schedule::{AgentSection, JobSection};
 pub use stores::StoreSection;
 
 use firedrill::replicate::placement::PlacementPolicy;
@@ -31,6 +33,10 @@ pub struct ConfigFile {
     pub reports: ReportsSection,
     #[serde(default)]
     pub notify: NotifySection,
+    #[serde(default)]
+    pub agent: AgentSection,
+    #[serde(default, rename = "job")]
+    pub jobs: Vec<toml::Spanned<JobSection>>,
     /// The file this was read from, for errors.
     #[serde(skip)]
     pub path: PathBuf,
@@ -116,6 +122,7 @@ impl ConfigFile {
             &mut repo.key_file,
             &mut config.drills.dir,
             &mut config.reports.dir,
+            &mut config.agent.state_dir,
         ]
         .into_iter()
         .flatten()

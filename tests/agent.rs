@@ -1,0 +1,814 @@
+//! The scheduler against real time: `agent` runs jobs on short schedules, never overlaps
+//! a job with itself, follows the missed-run policy, stops cleanly on SIGTERM, keeps its
+//! config when a reload is bad, and serves /metrics that the Prometheus project's own
+//! parser reads back with the values of known runs. `run-due` exit codes too.
+
+mod common;
+
+use common::{Env, PASSWORD, Run, random_bytes, write};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "trigger-secret-token";
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A repository with one data directory, and a config with the given extra text.
+struct Site {
+    env: Env,
+    data: PathBuf,
+    port: u16,
+}
+
+impl Site {
+    fn new(data_bytes: usize) -> Site {
+        let env = Env::new();
+        env.init();
+        let data = env.path("data");
+        let files = 8;
+        for i in 0..files {
+            write(
+                &data.join(format!("f{i}.bin")),
+                &random_bytes(data_bytes / files, i as u64),
+            );
+        }
+        std::fs::create_dir_all(env.path("drills")).unwrap();
+        Site {
+            env,
+            data,
+            port: free_port(),
+        }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.env.path("firedrill.toml")
+    }
+
+    /// Writes the config: repository, plan, [agent] with `agent_extra`, then `jobs`.
+    fn configure(&self, agent_extra: &str, jobs: &str) {
+        let text = format!(
+            r#"
+[repository]
+location = "repo"
+password_env = "FIREDRILL_PASSWORD"
+
+[plan]
+rto = "1h"
+rpo = "2h"
+
+[agent]
+listen = "127.0.0.1:{port}"
+state_dir = "state"
+trigger_token_env = "FIREDRILL_TRIGGER_TOKEN"
+{agent_extra}
+
+{jobs}
+"#,
+            port = self.port
+        );
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(common::bin());
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.env.dir.path())
+            .env("FIREDRILL_PASSWORD", PASSWORD)
+            .env("FIREDRILL_TRIGGER_TOKEN", TOKEN)
+            .arg("--config")
+            .arg(self.config_path());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.command().args(args).output().unwrap().into()
+    }
+
+    fn start_agent(&self) -> Agent {
+        let log = self.env.path(&format!("agent-{}.log", free_port()));
+        let child = self
+            .command()
+            .arg("agent")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let agent = Agent {
+            child,
+            port: self.port,
+            log,
+        };
+        agent.wait_for("the HTTP server", Duration::from_secs(20), || {
+            http(agent.port, "GET", "/healthz", None).is_some_and(|(code, _)| code == 200)
+        });
+        agent
+    }
+
+    fn state(&self) -> Value {
+        let text = std::fs::read_to_string(self.env.path("state/agent-state.json"))
+            .unwrap_or_else(|_| "{}".into());
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    fn drill(&self, name: &str, text: &str) {
+        std::fs::write(self.env.path(&format!("drills/{name}.toml")), text).unwrap();
+    }
+}
+
+struct Agent {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Agent {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    #[track_caller]
+    fn wait_for(&self, what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if done() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {what}\nagent log:\n{}", self.log());
+    }
+
+    fn status(&self) -> Value {
+        let (code, body) = http(self.port, "GET", "/status", None).expect("GET /status");
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    fn job<'a>(status: &'a Value, name: &str) -> &'a Value {
+        status["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["name"] == name)
+            .unwrap_or_else(|| panic!("no job {name} in {status}"))
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child.
+        unsafe {
+            libc::kill(self.child.id() as i32, signal);
+        }
+    }
+
+    /// Waits for the agent to exit; its exit code.
+    fn wait_exit(&mut self, limit: Duration) -> i32 {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the agent did not exit\n{}", self.log());
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request; (status, body), or None if nothing listens.
+fn http(port: u16, method: &str, path: &str, token: Option<&str>) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let code = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_string();
+    Some((code, body))
+}
+
+/// /metrics read by prometheus_client's OpenMetrics parser (it rejects malformed
+/// exposition); every sample as (name, labels, value).
+fn metrics(port: u16) -> Vec<(String, Value, f64)> {
+    let (code, body) = http(port, "GET", "/metrics", None).expect("GET /metrics");
+    assert_eq!(code, 200, "{body}");
+    let script = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append([s.name, s.labels, s.value])
+print(json.dumps(out))
+"#;
+    let mut python = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (infra/local/install installs prometheus-client)");
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = python.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refused /metrics: {}\n{body}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples: Vec<(String, Value, f64)> = serde_json::from_slice(&out.stdout).unwrap();
+    samples
+}
+
+#[track_caller]
+fn sample(samples: &[(String, Value, f64)], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .find(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l[*k] == *v))
+        .map(|(_, _, v)| *v)
+        .unwrap_or_else(|| panic!("no sample {name} {labels:?} in {samples:?}"))
+}
+
+fn has_sample(samples: &[(String, Value, f64)], name: &str, labels: &[(&str, &str)]) -> bool {
+    samples
+        .iter()
+        .any(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l[*k] == *v))
+}
+
+fn seconds_of(value: &Value) -> f64 {
+    let t: jiff::Timestamp = value.as_str().unwrap().parse().unwrap();
+    t.as_millisecond() as f64 / 1000.0
+}
+
+const YEARLY: &str = r#"schedule = "0 0 1 1 *""#;
+
+#[test]
+fn metrics_report_the_values_of_known_runs_and_the_trigger_needs_its_token() {
+    let site = Site::new(2_000_000);
+    site.drill(
+        "restore-check",
+        "[source]\nstore = \"primary\"\n[targets]\nrto = \"30m\"\nrpo = \"45m\"\n",
+    );
+    site.configure(
+        "",
+        &format!(
+            "[[job]]\nname = \"nightly\"\ncommand = [\"backup\", \"{}\"]\n{YEARLY}\n\n\
+             [[job]]\nname = \"weekly-drill\"\ncommand = [\"drill\", \"run\", \"restore-check\"]\n{YEARLY}\n",
+            site.data.display()
+        ),
+    );
+    let agent = site.start_agent();
+
+    assert_eq!(
+        http(agent.port, "POST", "/trigger/nightly", None)
+            .unwrap()
+            .0,
+        401
+    );
+    assert_eq!(
+        http(agent.port, "POST", "/trigger/nightly", Some("wrong"))
+            .unwrap()
+            .0,
+        401
+    );
+    assert_eq!(
+        http(agent.port, "POST", "/trigger/nope", Some(TOKEN))
+            .unwrap()
+            .0,
+        404
+    );
+    assert_eq!(
+        http(agent.port, "POST", "/trigger/nightly", Some(TOKEN))
+            .unwrap()
+            .0,
+        202
+    );
+    agent.wait_for("the backup", Duration::from_secs(60), || {
+        Agent::job(&agent.status(), "nightly")["last_outcome"] == "success"
+    });
+    assert_eq!(
+        http(agent.port, "POST", "/trigger/weekly-drill", Some(TOKEN))
+            .unwrap()
+            .0,
+        202
+    );
+    agent.wait_for("the drill", Duration::from_secs(60), || {
+        Agent::job(&agent.status(), "weekly-drill")["last_outcome"] == "success"
+    });
+    // The stores are read again after each job; the drill stored its report.
+    agent.wait_for("the stores' holdings", Duration::from_secs(30), || {
+        let status = agent.status();
+        let drill_end = &Agent::job(&status, "weekly-drill")["last_end"];
+        status["stores_checked"].is_string()
+            && seconds_of(&status["stores_checked"]) > seconds_of(drill_end)
+    });
+
+    let status = agent.status();
+    let samples = metrics(agent.port);
+    let backup = Agent::job(&status, "nightly");
+    let job = [("job", "nightly"), ("kind", "backup")];
+    assert_eq!(
+        sample(&samples, "firedrill_job_last_processed_bytes", &job),
+        2_000_000.0,
+        "the first backup reads every byte"
+    );
+    assert_eq!(sample(&samples, "firedrill_job_last_exit_code", &job), 0.0);
+    assert_eq!(sample(&samples, "firedrill_job_running", &job), 0.0);
+    assert_eq!(
+        sample(
+            &samples,
+            "firedrill_job_runs_total",
+            &[("job", "nightly"), ("outcome", "success")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&samples, "firedrill_job_last_duration_seconds", &job),
+        backup["last_duration_seconds"].as_f64().unwrap()
+    );
+    let success = sample(
+        &samples,
+        "firedrill_job_last_success_timestamp_seconds",
+        &job,
+    );
+    assert!((success - seconds_of(&backup["last_success"])).abs() < 0.01);
+    assert!(
+        !has_sample(
+            &samples,
+            "firedrill_job_last_failure_timestamp_seconds",
+            &job
+        ),
+        "a job that never failed has no failure time"
+    );
+    let next = sample(&samples, "firedrill_job_next_run_timestamp_seconds", &job);
+    assert!((next - seconds_of(&backup["next_run"])).abs() < 0.01);
+
+    let drill = [("drill", "restore-check")];
+    assert_eq!(sample(&samples, "firedrill_drill_last_passed", &drill), 1.0);
+    assert_eq!(
+        sample(
+            &samples,
+            "firedrill_drill_verdict",
+            &[("drill", "restore-check"), ("verdict", "PASS")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "firedrill_drill_verdict",
+            &[("drill", "restore-check"), ("verdict", "FAIL")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        sample(&samples, "firedrill_drill_rto_target_seconds", &drill),
+        1800.0
+    );
+    assert_eq!(
+        sample(&samples, "firedrill_drill_rpo_target_seconds", &drill),
+        2700.0
+    );
+    assert_eq!(
+        sample(&samples, "firedrill_drill_restored_bytes", &drill),
+        2_000_000.0
+    );
+    let drill_state = &status["drills"]["restore-check"];
+    assert_eq!(
+        sample(&samples, "firedrill_drill_rto_seconds", &drill),
+        drill_state["rto_seconds"].as_f64().unwrap()
+    );
+
+    let replicas = site.run(&["--json", "replicas"]).ok().json();
+    let primary = &replicas["stores"][0];
+    let store = [("replica", "primary"), ("role", "primary")];
+    assert_eq!(sample(&samples, "firedrill_replica_up", &store), 1.0);
+    assert_eq!(
+        sample(&samples, "firedrill_replica_objects", &store),
+        primary["objects"].as_f64().unwrap()
+    );
+    assert_eq!(
+        sample(&samples, "firedrill_replica_bytes", &store),
+        primary["bytes"].as_f64().unwrap()
+    );
+    assert_eq!(
+        sample(&samples, "firedrill_replica_rpo_target_seconds", &store),
+        7200.0
+    );
+    let lag = sample(&samples, "firedrill_replica_rpo_lag_seconds", &store);
+    assert!((0.0..120.0).contains(&lag), "lag {lag}");
+    assert_eq!(
+        sample(&samples, "firedrill_agent_config_last_reload_success", &[]),
+        1.0
+    );
+
+    let (code, body) = http(agent.port, "GET", "/healthz", None).unwrap();
+    assert_eq!((code, body.trim()), (200, "ok"));
+}
+
+#[test]
+fn a_schedule_every_two_seconds_runs_its_job_again_and_again() {
+    let site = Site::new(200_000);
+    site.configure(
+        "",
+        &format!(
+            "[[job]]\nname = \"often\"\ncommand = [\"backup\", \"{}\"]\nschedule = \"*/2 * * * * *\"\n",
+            site.data.display()
+        ),
+    );
+    let agent = site.start_agent();
+    agent.wait_for("three runs", Duration::from_secs(40), || {
+        Agent::job(&agent.status(), "often")["runs"]["success"]
+            .as_u64()
+            .is_some_and(|n| n >= 3)
+    });
+    let snapshots = site.run(&["--json", "snapshots"]).ok().json();
+    assert!(snapshots.as_array().unwrap().len() >= 3, "{snapshots}");
+    let status = agent.status();
+    let job = Agent::job(&status, "often");
+    let next: jiff::Timestamp = job["next_run"].as_str().unwrap().parse().unwrap();
+    assert_eq!(next.as_second() % 2, 0, "fires on even seconds: {next}");
+    assert_eq!(next.subsec_nanosecond(), 0);
+}
+
+#[test]
+fn a_slow_job_never_overlaps_itself() {
+    let site = Site::new(100_000);
+    site.drill(
+        "slow",
+        "[source]\nstore = \"primary\"\n[checks.command]\nrun = [\"sleep\", \"4\"]\ntimeout = \"1m\"\n",
+    );
+    site.env.run(&["backup", site.data.to_str().unwrap()]).ok();
+    site.configure(
+        "",
+        "[[job]]\nname = \"slow-drill\"\ncommand = [\"drill\", \"run\", \"slow\"]\nschedule = \"* * * * * *\"\n",
+    );
+    let agent = site.start_agent();
+    agent.wait_for("two finished runs", Duration::from_secs(60), || {
+        Agent::job(&agent.status(), "slow-drill")["runs"]["success"]
+            .as_u64()
+            .is_some_and(|n| n >= 2)
+    });
+    let status = agent.status();
+    let job = Agent::job(&status, "slow-drill");
+    assert!(
+        job["overlap_skipped_total"].as_u64().unwrap() >= 6,
+        "every second's slot during a 4-second run is dropped: {job}"
+    );
+    drop(agent);
+    // The reports kept in the repository: no two runs overlapped in time.
+    let reports = site.run(&["--json", "report", "list"]).ok().json();
+    let mut spans: Vec<(f64, f64)> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (seconds_of(&r["started"]), seconds_of(&r["finished"])))
+        .collect();
+    assert!(spans.len() >= 2, "{reports}");
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for pair in spans.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "runs overlapped: {spans:?}");
+    }
+}
+
+#[test]
+fn missed_slots_follow_each_jobs_policy_after_a_restart() {
+    let site = Site::new(100_000);
+    site.configure(
+        "missed_after = \"1s\"",
+        &format!(
+            "[[job]]\nname = \"catch-up\"\ncommand = [\"backup\", \"{}\"]\nschedule = \"*/2 * * * * *\"\nmissed = \"run-once\"\n\n\
+             [[job]]\nname = \"skipper\"\ncommand = [\"verify\"]\nschedule = \"*/2 * * * * *\"\nmissed = \"skip\"\n",
+            site.data.display()
+        ),
+    );
+    // The first pass only starts the clock.
+    let first = site.run(&["--json", "run-due"]).ok().json();
+    assert!(
+        first["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["outcome"].is_null()),
+        "{first}"
+    );
+    // The scheduler is "down" for five seconds: at least two slots of each job pass.
+    std::thread::sleep(Duration::from_secs(5));
+    site.run(&["run-due"]).ok();
+    let status = site.run(&["--json", "status"]).ok().json();
+    let catch_up = Agent::job(&status, "catch-up");
+    assert_eq!(catch_up["runs"]["success"], 1, "{catch_up}");
+    assert!(
+        catch_up["last_missed"]["slots"].as_u64().unwrap() >= 2,
+        "{catch_up}"
+    );
+    assert_eq!(catch_up["last_missed"]["policy"], "run-once");
+    let skipper = Agent::job(&status, "skipper");
+    assert!(skipper["runs"].as_object().unwrap().is_empty(), "{skipper}");
+    assert!(skipper["missed_total"].as_u64().unwrap() >= 2, "{skipper}");
+    assert_eq!(skipper["last_missed"]["policy"], "skip");
+    let snapshots = site.run(&["--json", "snapshots"]).ok().json();
+    assert_eq!(
+        snapshots.as_array().unwrap().len(),
+        1,
+        "run once, not once per slot"
+    );
+}
+
+#[test]
+fn sigterm_lets_the_running_job_finish_within_the_grace_period() {
+    let site = Site::new(16_000_000);
+    site.configure(
+        "stop_grace = \"2m\"",
+        &format!(
+            "[[job]]\nname = \"nightly\"\ncommand = [\"backup\", \"{}\"]\n{YEARLY}\n",
+            site.data.display()
+        ),
+    );
+    let mut agent = site.start_agent();
+    http(agent.port, "POST", "/trigger/nightly", Some(TOKEN)).unwrap();
+    agent.wait_for("the job to start", Duration::from_secs(20), || {
+        Agent::job(&agent.status(), "nightly")["running"] == true
+    });
+    agent.signal(libc::SIGTERM);
+    assert_eq!(
+        agent.wait_exit(Duration::from_secs(120)),
+        0,
+        "{}",
+        agent.log()
+    );
+    let state = site.state();
+    assert_eq!(state["jobs"]["nightly"]["last_outcome"], "success");
+    let snapshots = site.run(&["--json", "snapshots"]).ok().json();
+    assert_eq!(snapshots.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn sigterm_past_the_grace_period_stops_the_job_and_the_repository_still_verifies() {
+    let site = Site::new(64_000_000);
+    site.configure(
+        "stop_grace = \"0s\"\nmissed_after = \"1h\"",
+        &format!(
+            "[[job]]\nname = \"nightly\"\ncommand = [\"backup\", \"{}\"]\n{YEARLY}\n",
+            site.data.display()
+        ),
+    );
+    let mut agent = site.start_agent();
+    http(agent.port, "POST", "/trigger/nightly", Some(TOKEN)).unwrap();
+    agent.wait_for("the job to start", Duration::from_secs(20), || {
+        Agent::job(&agent.status(), "nightly")["running"] == true
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    agent.signal(libc::SIGTERM);
+    assert_eq!(
+        agent.wait_exit(Duration::from_secs(60)),
+        0,
+        "{}",
+        agent.log()
+    );
+    let state = site.state();
+    let job = &state["jobs"]["nightly"];
+    assert_eq!(job["last_outcome"], "interrupted", "{job}");
+    assert_eq!(job["running"], false);
+    assert_eq!(job["runs"]["interrupted"], 1);
+    // Whatever the stopped backup had written, the repository is whole.
+    site.run(&["verify", "--read-data"]).ok();
+    site.run(&["backup", site.data.to_str().unwrap()]).ok();
+    site.run(&["verify", "--read-data"]).ok();
+}
+
+#[test]
+fn sighup_with_a_bad_config_keeps_the_old_one_and_a_good_one_is_taken() {
+    let site = Site::new(10_000);
+    let job_a = "[[job]]\nname = \"a\"\ncommand = [\"verify\"]\nschedule = \"0 3 * * *\"\n";
+    site.configure("", job_a);
+    let agent = site.start_agent();
+    let names = |status: &Value| -> Vec<String> {
+        status["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&agent.status()), ["a"]);
+
+    site.configure(
+        "",
+        &format!(
+            "{job_a}\n[[job]]\nname = \"b\"\ncommand = [\"verify\"]\nschedule = \"61 * * * *\"\n"
+        ),
+    );
+    agent.signal(libc::SIGHUP);
+    agent.wait_for("the refused reload", Duration::from_secs(20), || {
+        agent.status()["agent"]["config_reload_ok"] == false
+    });
+    assert_eq!(names(&agent.status()), ["a"], "the old config stays");
+    assert!(agent.log().contains("refused"), "{}", agent.log());
+    assert_eq!(
+        sample(
+            &metrics(agent.port),
+            "firedrill_agent_config_last_reload_success",
+            &[]
+        ),
+        0.0
+    );
+
+    site.configure(
+        "",
+        &format!(
+            "{job_a}\n[[job]]\nname = \"b\"\ncommand = [\"verify\"]\nschedule = \"0 4 * * *\"\n"
+        ),
+    );
+    agent.signal(libc::SIGHUP);
+    agent.wait_for("the accepted reload", Duration::from_secs(20), || {
+        agent.status()["agent"]["config_reload_ok"] == true
+    });
+    assert_eq!(names(&agent.status()), ["a", "b"]);
+}
+
+fn damage_one_pack(repo: &Path) {
+    let pack = common::files_below(&repo.join("data"))
+        .into_iter()
+        .next()
+        .expect("a pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&pack, bytes).unwrap();
+}
+
+#[test]
+fn run_due_exits_with_the_worst_outcome() {
+    let site = Site::new(100_000);
+    site.env.run(&["backup", site.data.to_str().unwrap()]).ok();
+    let every_second = "schedule = \"* * * * * *\"";
+    let clean = format!("[[job]]\nname = \"check\"\ncommand = [\"verify\"]\n{every_second}\n");
+    let deep = format!(
+        "[[job]]\nname = \"deep-check\"\ncommand = [\"verify\", \"--read-data\"]\n{every_second}\n"
+    );
+    let broken = format!(
+        "[[job]]\nname = \"broken\"\ncommand = [\"backup\", \"/no/such/dir\"]\n{every_second}\n"
+    );
+    let pass = |jobs: &str| -> i32 {
+        site.configure("", jobs);
+        site.run(&["run-due"]); // starts the clock for new jobs
+        std::thread::sleep(Duration::from_millis(1100));
+        site.run(&["run-due"]).code
+    };
+    assert_eq!(pass(&format!("{clean}\n{deep}")), 0, "all ran fine");
+    damage_one_pack(&site.env.repo());
+    assert_eq!(pass(&format!("{clean}\n{deep}")), 1, "damage found");
+    assert_eq!(
+        pass(&format!("{clean}\n{deep}\n{broken}")),
+        3,
+        "a job errored"
+    );
+    let status = site.run(&["--json", "status"]).ok().json();
+    let broken = Agent::job(&status, "broken");
+    assert_eq!(broken["last_outcome"], "error");
+    assert!(
+        broken["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("/no/such/dir"),
+        "{broken}"
+    );
+
+    site.configure("", "[[job]]\nname = \"x\"\ncommand = [\"restore\", \"latest\", \"-t\", \"/tmp/x\"]\nschedule = \"* * * * *\"\n");
+    let refused = site.run(&["run-due"]).code(2);
+    assert!(refused.stderr.contains("\"x\""), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("firedrill.toml:"),
+        "{}",
+        refused.stderr
+    );
+    site.configure(
+        "",
+        "[[job]]\nname = \"x\"\ncommand = [\"verify\"]\nschedule = \"* * *\"\n",
+    );
+    let refused = site.run(&["run-due"]).code(2);
+    assert!(refused.stderr.contains("schedule"), "{}", refused.stderr);
+}
+
+#[test]
+fn run_due_refuses_to_run_beside_an_agent() {
+    let site = Site::new(10_000);
+    site.configure(
+        "",
+        "[[job]]\nname = \"a\"\ncommand = [\"verify\"]\nschedule = \"0 3 * * *\"\n",
+    );
+    let _agent = site.start_agent();
+    let refused = site.run(&["run-due"]).code(2);
+    assert!(refused.stderr.contains("agent"), "{}", refused.stderr);
+    let second = site.command().arg("agent").output().unwrap();
+    assert_eq!(second.status.code(), Some(2));
+}
+
+#[test]
+fn an_agent_back_from_downtime_runs_a_missed_job_once() {
+    let site = Site::new(100_000);
+    site.configure(
+        "missed_after = \"1s\"",
+        &format!(
+            "[[job]]\nname = \"often\"\ncommand = [\"backup\", \"{}\"]\nschedule = \"*/2 * * * * *\"\n",
+            site.data.display()
+        ),
+    );
+    let mut agent = site.start_agent();
+    agent.wait_for("a first run", Duration::from_secs(30), || {
+        Agent::job(&agent.status(), "often")["runs"]["success"] == 1
+    });
+    agent.signal(libc::SIGTERM);
+    assert_eq!(agent.wait_exit(Duration::from_secs(30)), 0);
+    drop(agent);
+    std::thread::sleep(Duration::from_secs(5));
+    let agent = site.start_agent();
+    agent.wait_for("the catch-up run", Duration::from_secs(30), || {
+        Agent::job(&agent.status(), "often")["last_missed"].is_object()
+    });
+    let status = agent.status();
+    let job = Agent::job(&status, "often");
+    let missed = &job["last_missed"];
+    assert!(missed["slots"].as_u64().unwrap() >= 2, "{job}");
+    assert_eq!(missed["policy"], "run-once");
+    assert!(
+        agent.log().contains("policy run-once: running now"),
+        "{}",
+        agent.log()
+    );
+}
+
+#[test]
+fn a_job_that_needs_a_lock_held_by_another_waits_for_it() {
+    let site = Site::new(48_000_000);
+    site.configure(
+        "",
+        &format!(
+            "[[job]]\nname = \"nightly\"\ncommand = [\"backup\", \"{}\"]\n{YEARLY}\n\n\
+             [[job]]\nname = \"prune\"\ncommand = [\"prune\"]\n{YEARLY}\n",
+            site.data.display()
+        ),
+    );
+    let agent = site.start_agent();
+    http(agent.port, "POST", "/trigger/nightly", Some(TOKEN)).unwrap();
+    agent.wait_for("the backup's lock", Duration::from_secs(20), || {
+        std::fs::read_dir(site.env.repo().join("locks"))
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+    });
+    assert_eq!(
+        http(agent.port, "POST", "/trigger/prune", Some(TOKEN))
+            .unwrap()
+            .0,
+        202
+    );
+    agent.wait_for("both jobs", Duration::from_secs(120), || {
+        let status = agent.status();
+        ["nightly", "prune"]
+            .iter()
+            .all(|name| Agent::job(&status, name)["last_end"].is_string())
+    });
+    let status = agent.status();
+    let backup = Agent::job(&status, "nightly");
+    let prune = Agent::job(&status, "prune");
+    assert_eq!(backup["last_outcome"], "success", "{}", agent.log());
+    assert_eq!(prune["last_outcome"], "success", "{}", agent.log());
+    assert!(
+        seconds_of(&prune["last_end"]) >= seconds_of(&backup["last_end"]),
+        "prune ran only after the backup let go of the repository"
+    );
+    assert!(
+        agent
+            .log()
+            .contains("[prune] firedrill: waiting for the lock"),
+        "{}",
+        agent.log()
+    );
+}
