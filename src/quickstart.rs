@@ -102,7 +102,7 @@ fn demo_store(dir: &Path, (name, sub, region): (&str, &str, &str)) -> NamedStore
     }
 }
 
-fn write_demo_config(dir: &Path, key_file: &Path) -> Result<PathBuf> {
+fn write_demo_config(dir: &Path, key_file: &Path, source: &Path) -> Result<PathBuf> {
     let mut text = format!(
         "# The quickstart's plan: a primary and two replicas in three (local) regions.\n\
          [repository]\nkey_file = {:?}\n\n",
@@ -125,6 +125,14 @@ fn write_demo_config(dir: &Path, key_file: &Path) -> Result<PathBuf> {
         policy.min_replicas, policy.min_regions
     ));
     text.push_str("\n[plan]\nrto = \"15m\"\nrpo = \"1d\"\n\n[drills]\ndir = \"drills\"\n\n[reports]\ndir = \"reports\"\n");
+    // A schedule to try `agent`, `run-due` and `status` with.
+    text.push_str(&format!(
+        "\n[agent]\nlisten = \"127.0.0.1:9477\"\nstate_dir = \"state\"\n\n\
+         [[job]]\nname = \"backup\"\ncommand = [\"backup\", {:?}]\nschedule = \"*/15 * * * *\"\n\n\
+         [[job]]\nname = \"replicate\"\ncommand = [\"replicate\"]\nschedule = \"5-59/15 * * * *\"\n\n\
+         [[job]]\nname = \"primary-lost-drill\"\ncommand = [\"drill\", \"run\", \"primary-region-lost\"]\nschedule = \"30 * * * *\"\n",
+        source.display().to_string()
+    ));
     let drills = dir.join("drills");
     std::fs::create_dir_all(&drills).map_err(|e| Error::io(&drills, e))?;
     let drill = drills.join("primary-region-lost.toml");
@@ -276,7 +284,7 @@ pub async fn run(options: &QuickstartOptions) -> Result<QuickstartReport> {
             }
         ),
     );
-    let config_file = write_demo_config(&dir, &key_file)?;
+    let config_file = write_demo_config(&dir, &key_file, &source)?;
 
     // Restore from a replica alone, as if the primary's region were lost.
     let restore_source = &replicas[0];

@@ -214,17 +214,25 @@ fn http(port: u16, method: &str, path: &str, token: Option<&str>) -> Option<(u16
 fn metrics(port: u16) -> Vec<(String, Value, f64)> {
     let (code, body) = http(port, "GET", "/metrics", None).expect("GET /metrics");
     assert_eq!(code, 200, "{body}");
-    let script = r#"
+    parse_exposition(&body, "prometheus_client.openmetrics.parser")
+}
+
+/// Parses exposition text with one of prometheus_client's parsers (the OpenMetrics one,
+/// or `prometheus_client.parser` for the classic text format).
+fn parse_exposition(body: &str, parser: &str) -> Vec<(String, Value, f64)> {
+    let script = format!(
+        r#"
 import json, sys
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from {parser} import text_string_to_metric_families
 out = []
 for family in text_string_to_metric_families(sys.stdin.read()):
     for s in family.samples:
         out.append([s.name, s.labels, s.value])
 print(json.dumps(out))
-"#;
+"#
+    );
     let mut python = Command::new("python3")
-        .args(["-c", script])
+        .args(["-c", &script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -332,7 +340,7 @@ fn metrics_report_the_values_of_known_runs_and_the_trigger_needs_its_token() {
     let status = agent.status();
     let samples = metrics(agent.port);
     let backup = Agent::job(&status, "nightly");
-    let job = [("job", "nightly"), ("kind", "backup")];
+    let job = [("job_name", "nightly"), ("kind", "backup")];
     assert_eq!(
         sample(&samples, "firedrill_job_last_processed_bytes", &job),
         2_000_000.0,
@@ -344,7 +352,7 @@ fn metrics_report_the_values_of_known_runs_and_the_trigger_needs_its_token() {
         sample(
             &samples,
             "firedrill_job_runs_total",
-            &[("job", "nightly"), ("outcome", "success")]
+            &[("job_name", "nightly"), ("outcome", "success")]
         ),
         1.0
     );
@@ -400,6 +408,8 @@ fn metrics_report_the_values_of_known_runs_and_the_trigger_needs_its_token() {
         2_000_000.0
     );
     let drill_state = &status["drills"]["restore-check"];
+    let listed = site.run(&["--json", "report", "list"]).ok().json();
+    assert_eq!(drill_state["report_id"], listed[0]["id"], "{drill_state}");
     assert_eq!(
         sample(&samples, "firedrill_drill_rto_seconds", &drill),
         drill_state["rto_seconds"].as_f64().unwrap()
@@ -810,5 +820,68 @@ fn a_job_that_needs_a_lock_held_by_another_waits_for_it() {
             .contains("[prune] firedrill: waiting for the lock"),
         "{}",
         agent.log()
+    );
+}
+
+#[test]
+fn run_due_writes_metrics_for_the_textfile_collector_and_records_the_plan() {
+    let site = Site::new(100_000);
+    let every_second = "schedule = \"* * * * * *\"";
+    site.configure(
+        "",
+        &format!(
+            "[[job]]\nname = \"backup\"\ncommand = [\"backup\", \"{}\"]\n{every_second}\n\n\
+             [[job]]\nname = \"plan\"\ncommand = [\"plan\", \"check\"]\n{every_second}\n",
+            site.data.display()
+        ),
+    );
+    // A drill the plan requires, never run: the plan is NOT MET.
+    let mut config = std::fs::read_to_string(site.config_path()).unwrap();
+    config.push_str("\n[[plan.require]]\ndrill = \"restore-check\"\nevery = \"7d\"\n");
+    std::fs::write(site.config_path(), config).unwrap();
+    let file = site.env.path("textfile/firedrill.prom");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let file_arg = file.to_str().unwrap();
+    site.run(&["run-due", "--metrics-file", file_arg]).ok();
+    std::thread::sleep(Duration::from_millis(1100));
+    // The plan check finds NOT MET: the pass exits 1.
+    site.run(&["run-due", "--metrics-file", file_arg]).code(1);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("# EOF"), "classic text format: {text}");
+    let samples = parse_exposition(&text, "prometheus_client.parser");
+    let backup = [("job_name", "backup"), ("kind", "backup")];
+    assert_eq!(
+        sample(
+            &samples,
+            "firedrill_job_runs_total",
+            &[("job_name", "backup"), ("outcome", "success")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&samples, "firedrill_job_last_processed_bytes", &backup),
+        100_000.0
+    );
+    assert_eq!(sample(&samples, "firedrill_plan_met", &[]), 0.0);
+    assert!(
+        !samples
+            .iter()
+            .any(|(name, _, _)| name.starts_with("firedrill_agent_")),
+        "run-due is not an agent"
+    );
+    let status = site.run(&["--json", "status"]).ok().json();
+    assert_eq!(Agent::job(&status, "plan")["last_outcome"], "failure");
+    assert_eq!(status["plan"]["met"], false, "{status}");
+    assert!(
+        status["plan"]["unmet"]
+            .to_string()
+            .contains("restore-check"),
+        "{status}"
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o644,
+        "readable by the collector"
     );
 }

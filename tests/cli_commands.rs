@@ -1211,4 +1211,12 @@ fn quickstart_passes_and_can_run_again() {
         assert_eq!(store["snapshots"], 2, "{store}");
     }
     assert_eq!(status["placement"]["satisfied"], true);
+    // Its schedule loads: three jobs, each with a next run.
+    let schedule = run_cmd(bare(&env), &["--config", s(&config), "--json", "status"])
+        .ok()
+        .json();
+    let jobs = schedule["jobs"].as_array().unwrap();
+    let kinds: Vec<&str> = jobs.iter().map(|j| j["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["backup", "replicate", "drill"]);
+    assert!(jobs.iter().all(|j| j["next_run"].is_string()), "{schedule}");
 }

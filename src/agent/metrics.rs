@@ -1,16 +1,24 @@
-//! The agent's state as Prometheus/OpenMetrics text, for GET /metrics.
+//! The agent's state as Prometheus text: OpenMetrics for the agent's GET /metrics
+//! ([`render`]), and the classic text format 0.0.4 for node_exporter's textfile
+//! collector ([`render_classic`], written by `run-due --metrics-file`, which has no HTTP
+//! server to be scraped).
 //!
 //! A fresh registry is built from the state on every scrape: the state file is the one
 //! source of truth (it survives restarts and is written by `run-due` too), so there are
 //! no long-lived metric objects to keep in sync with it.
+//!
+//! The per-job metrics name the job with the label `job_name`, not `job`: Prometheus
+//! attaches its own target label `job` (the scrape job) to every sample, and would
+//! rename ours to `exported_job`.
 
-use super::state::{AgentState, DrillState, JobState, Outcome, ReplicaState};
+use super::state::{AgentState, DrillState, JobState, Outcome, PlanState, ReplicaState};
 use jiff::Timestamp;
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
+use std::collections::HashSet;
 
 /// The content type of what [`render`] returns (prometheus-client's text encoder writes
 /// OpenMetrics 1.0).
@@ -30,24 +38,83 @@ pub struct MetricsInput<'a> {
     /// The jobs of the current config, in config order: only these are reported (a job
     /// removed from the config disappears).
     pub jobs: &'a [JobMeta],
+    /// Whether this is the agent's own exposition. The `firedrill_agent_*` families
+    /// (from `started`, `config_reload_ok` and `config_loaded`) describe the running
+    /// agent and are left out when false, as for `run-due --metrics-file`: a run-due
+    /// pass is no agent, and its file must not pose as one.
+    pub agent: bool,
+    /// When the agent started (used only when `agent`).
     pub started: Timestamp,
+    /// Whether the agent's last config (re)load succeeded (used only when `agent`).
     pub config_reload_ok: bool,
+    /// When the agent's config in use was loaded (used only when `agent`).
     pub config_loaded: Timestamp,
     pub now: Timestamp,
 }
 
-/// The exposition of `input`, ending with `# EOF`.
+/// The OpenMetrics exposition of `input` ([`CONTENT_TYPE`]), ending with `# EOF`: the
+/// agent's /metrics.
 pub fn render(input: &MetricsInput) -> String {
     let mut m = Metrics::default();
-    agent(&mut m, input);
+    if input.agent {
+        agent(&mut m, input);
+    }
     jobs(&mut m, input);
     replicas(&mut m, input);
     drills(&mut m, input);
+    plan(&mut m, input);
     let mut out = String::new();
     // Writing to a String cannot fail and our label sets always encode; should it ever
     // fail, a truncated scrape beats a panic in the server.
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &m.registry) {
         tracing::error!("cannot encode the metrics: {e}");
+    }
+    out
+}
+
+/// The same samples as [`render`], in the Prometheus text format 0.0.4 that
+/// node_exporter's textfile collector parses: for `run-due --metrics-file`, whose file
+/// node_exporter serves in its own scrape.
+///
+/// It is derived from `render`'s output by a small line transformation rather than
+/// encoded separately: prometheus-client only writes OpenMetrics, and for the families
+/// we emit (gauges and counters, no units, no timestamps, no exemplars) the two formats
+/// differ in only two places, so sharing one encoder keeps names, label escaping and
+/// sample order the same in both:
+/// - OpenMetrics names a counter family without `_total` in its `# HELP`/`# TYPE` lines
+///   while its samples carry the suffix. Format 0.0.4 has no such rule: its parser would
+///   take the `foo_total` samples for a separate, untyped metric. Here the counter
+///   families' HELP/TYPE lines are renamed to the sample name, `_total` included.
+/// - `# EOF` (and `# UNIT`, which we never register) do not exist in 0.0.4 and are
+///   dropped.
+///
+/// Everything else carries over as is: label values are escaped alike in both formats
+/// (`\\`, `\"`, `\n`, so a value can never start a line of its own and every line
+/// starting with `#` is the encoder's), values such as `1.0` parse in both, and our help
+/// texts hold no character the two formats escape differently.
+///
+/// The caller (run-due) passes `agent: false`, so the file holds no `firedrill_agent_*`
+/// family; it should replace the file atomically (a temporary file in the same
+/// directory, renamed over it), as node_exporter may read it at any moment.
+pub fn render_classic(input: &MetricsInput) -> String {
+    let open = render(input);
+    let counters: HashSet<&str> = open
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(open.len() + 16 * counters.len());
+    for line in open.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].into_iter().find_map(|prefix| {
+            let (name, rest) = line.strip_prefix(prefix)?.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {rest}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
     }
     out
 }
@@ -161,13 +228,14 @@ fn agent(m: &mut Metrics, input: &MetricsInput) {
 
 fn jobs(m: &mut Metrics, input: &MetricsInput) {
     // A job of the config that never ran has no state yet: it still gets its zero
-    // counters and running = 0, its other values are unknown and left out.
+    // counters and running = 0, its other values are unknown and left out. The job's
+    // name goes in `job_name`: `job` is the label Prometheus gives the scrape job.
     let none = JobState::default();
     let jobs: Vec<(Labels, &JobState)> = input
         .jobs
         .iter()
         .map(|meta| {
-            let labels = vec![("job", meta.name.clone()), ("kind", meta.kind.clone())];
+            let labels = vec![("job_name", meta.name.clone()), ("kind", meta.kind.clone())];
             (labels, input.state.jobs.get(&meta.name).unwrap_or(&none))
         })
         .collect();
@@ -304,7 +372,7 @@ fn replicas(m: &mut Metrics, input: &MetricsInput) {
     );
     m.gauge_each(
         "firedrill_replica_rpo_lag_seconds",
-        "Age of the newest snapshot in the store at scrape time",
+        "Age of the newest snapshot in the store when these metrics were rendered",
         &replicas,
         // A snapshot "from the future" (clock skew between hosts) is no lag, not a
         // negative one.
@@ -318,6 +386,13 @@ fn replicas(m: &mut Metrics, input: &MetricsInput) {
         "The plan's recovery point objective for the store",
         &replicas,
         |r| r.rpo_target_seconds,
+    );
+    // The values above are as of this moment (the lag excepted, computed when
+    // rendering): alerting on its age catches holdings that are no longer read.
+    m.gauge(
+        "firedrill_replica_checked_timestamp_seconds",
+        "When the stores' holdings were last read, in unix seconds",
+        vec![(Labels::new(), input.state.replicas_checked.map(seconds))],
     );
 }
 
@@ -387,6 +462,28 @@ fn drills(m: &mut Metrics, input: &MetricsInput) {
         "Bytes the drill's last run restored",
         &drills,
         |d| d.restored_bytes.map(|b| b as f64),
+    );
+}
+
+fn plan(m: &mut Metrics, input: &MetricsInput) {
+    // No verdict yet: both families are left out.
+    let plan: Vec<(Labels, &PlanState)> = input
+        .state
+        .plan
+        .iter()
+        .map(|p| (Labels::new(), p))
+        .collect();
+    m.gauge_each(
+        "firedrill_plan_met",
+        "Whether the plan was met (1) or not (0) at its last verdict, from `firedrill plan check` or the one each drill report carries",
+        &plan,
+        |p| Some(flag(p.met)),
+    );
+    m.gauge_each(
+        "firedrill_plan_checked_timestamp_seconds",
+        "When the plan's last verdict was reached (`firedrill plan check` or a drill), in unix seconds",
+        &plan,
+        |p| Some(seconds(p.checked)),
     );
 }
 

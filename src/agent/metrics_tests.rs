@@ -1,8 +1,8 @@
 //! Tests of the metrics exposition: exact names, values, labels and omissions.
 
 use super::*;
-use crate::agent::state::{DrillState, ReplicaState};
-use std::collections::BTreeMap;
+use crate::agent::state::{DrillState, PlanState, ReplicaState};
+use std::collections::{BTreeMap, BTreeSet};
 
 fn ts(seconds: i64) -> Timestamp {
     Timestamp::from_second(seconds).unwrap()
@@ -106,18 +106,29 @@ fn state() -> AgentState {
             ..DrillState::default()
         },
     );
+    state.replicas_checked = Some(ts(NOW - 1800));
+    state.plan = Some(PlanState {
+        met: false,
+        checked: ts(NOW - 40),
+        unmet: vec!["drill weekly: FAIL".to_string()],
+    });
     state
 }
 
-fn render_with(state: &AgentState, jobs: &[JobMeta]) -> String {
-    render(&MetricsInput {
+fn input<'a>(state: &'a AgentState, jobs: &'a [JobMeta]) -> MetricsInput<'a> {
+    MetricsInput {
         state,
         jobs,
+        agent: true,
         started: ts(NOW - 1000),
         config_reload_ok: true,
         config_loaded: ts(NOW - 500),
         now: ts(NOW),
-    })
+    }
+}
+
+fn render_with(state: &AgentState, jobs: &[JobMeta]) -> String {
+    render(&input(state, jobs))
 }
 
 fn sample() -> String {
@@ -158,6 +169,7 @@ fn agent_metrics() {
     let failed = render(&MetricsInput {
         state: &state(),
         jobs: &[],
+        agent: true,
         started: ts(NOW),
         config_reload_ok: false,
         config_loaded: ts(NOW),
@@ -167,20 +179,45 @@ fn agent_metrics() {
 }
 
 #[test]
+fn without_agent_the_agent_families_are_left_out_and_nothing_else() {
+    let state = state();
+    let jobs = [meta("b", "backup"), meta("fresh", "verify")];
+    let with = render(&input(&state, &jobs));
+    let without = render(&MetricsInput {
+        agent: false,
+        ..input(&state, &jobs)
+    });
+    assert!(!without.contains("firedrill_agent_"), "{without}");
+    let expected: String = with
+        .split_inclusive('\n')
+        .filter(|l| !l.contains("firedrill_agent_"))
+        .collect();
+    assert_eq!(without, expected);
+    assert!(
+        render_classic(&MetricsInput {
+            agent: false,
+            ..input(&state, &jobs)
+        })
+        .lines()
+        .all(|l| !l.contains("firedrill_agent_"))
+    );
+}
+
+#[test]
 fn job_gauges() {
     let text = sample();
     assert_lines(
         &text,
         &[
-            r#"firedrill_job_last_start_timestamp_seconds{job="b",kind="backup"} 1699999900.0"#,
-            r#"firedrill_job_last_success_timestamp_seconds{job="b",kind="backup"} 1699999912.0"#,
-            r#"firedrill_job_last_failure_timestamp_seconds{job="b",kind="backup"} 1699913600.0"#,
-            r#"firedrill_job_last_duration_seconds{job="b",kind="backup"} 12.5"#,
-            r#"firedrill_job_last_processed_bytes{job="b",kind="backup"} 4096.0"#,
-            r#"firedrill_job_last_exit_code{job="b",kind="backup"} 0.0"#,
-            r#"firedrill_job_running{job="b",kind="backup"} 1.0"#,
-            r#"firedrill_job_running{job="fresh",kind="verify"} 0.0"#,
-            r#"firedrill_job_next_run_timestamp_seconds{job="b",kind="backup"} 1700003600.0"#,
+            r#"firedrill_job_last_start_timestamp_seconds{job_name="b",kind="backup"} 1699999900.0"#,
+            r#"firedrill_job_last_success_timestamp_seconds{job_name="b",kind="backup"} 1699999912.0"#,
+            r#"firedrill_job_last_failure_timestamp_seconds{job_name="b",kind="backup"} 1699913600.0"#,
+            r#"firedrill_job_last_duration_seconds{job_name="b",kind="backup"} 12.5"#,
+            r#"firedrill_job_last_processed_bytes{job_name="b",kind="backup"} 4096.0"#,
+            r#"firedrill_job_last_exit_code{job_name="b",kind="backup"} 0.0"#,
+            r#"firedrill_job_running{job_name="b",kind="backup"} 1.0"#,
+            r#"firedrill_job_running{job_name="fresh",kind="verify"} 0.0"#,
+            r#"firedrill_job_next_run_timestamp_seconds{job_name="b",kind="backup"} 1700003600.0"#,
         ],
     );
 }
@@ -191,22 +228,22 @@ fn job_counters() {
     assert_eq!(
         family(&text, "firedrill_job_runs_total"),
         [
-            r#"firedrill_job_runs_total{job="b",kind="backup",outcome="success"} 7"#,
-            r#"firedrill_job_runs_total{job="b",kind="backup",outcome="failure"} 0"#,
-            r#"firedrill_job_runs_total{job="b",kind="backup",outcome="error"} 2"#,
-            r#"firedrill_job_runs_total{job="b",kind="backup",outcome="interrupted"} 0"#,
-            r#"firedrill_job_runs_total{job="fresh",kind="verify",outcome="success"} 0"#,
-            r#"firedrill_job_runs_total{job="fresh",kind="verify",outcome="failure"} 0"#,
-            r#"firedrill_job_runs_total{job="fresh",kind="verify",outcome="error"} 0"#,
-            r#"firedrill_job_runs_total{job="fresh",kind="verify",outcome="interrupted"} 0"#,
+            r#"firedrill_job_runs_total{job_name="b",kind="backup",outcome="success"} 7"#,
+            r#"firedrill_job_runs_total{job_name="b",kind="backup",outcome="failure"} 0"#,
+            r#"firedrill_job_runs_total{job_name="b",kind="backup",outcome="error"} 2"#,
+            r#"firedrill_job_runs_total{job_name="b",kind="backup",outcome="interrupted"} 0"#,
+            r#"firedrill_job_runs_total{job_name="fresh",kind="verify",outcome="success"} 0"#,
+            r#"firedrill_job_runs_total{job_name="fresh",kind="verify",outcome="failure"} 0"#,
+            r#"firedrill_job_runs_total{job_name="fresh",kind="verify",outcome="error"} 0"#,
+            r#"firedrill_job_runs_total{job_name="fresh",kind="verify",outcome="interrupted"} 0"#,
         ]
     );
     assert_lines(
         &text,
         &[
-            r#"firedrill_job_missed_runs_total{job="b",kind="backup"} 3"#,
-            r#"firedrill_job_missed_runs_total{job="fresh",kind="verify"} 0"#,
-            r#"firedrill_job_overlap_skipped_runs_total{job="b",kind="backup"} 1"#,
+            r#"firedrill_job_missed_runs_total{job_name="b",kind="backup"} 3"#,
+            r#"firedrill_job_missed_runs_total{job_name="fresh",kind="verify"} 0"#,
+            r#"firedrill_job_overlap_skipped_runs_total{job_name="b",kind="backup"} 1"#,
         ],
     );
     assert!(
@@ -230,7 +267,7 @@ fn none_values_are_omitted() {
     ] {
         let lines = family(&text, name);
         assert_eq!(lines.len(), 1, "{name}: {lines:?}");
-        assert!(lines[0].contains(r#"job="b""#), "{lines:?}");
+        assert!(lines[0].contains(r#"job_name="b""#), "{lines:?}");
     }
     // The primary has no missing count nor RPO target.
     assert_eq!(
@@ -253,8 +290,8 @@ fn job_with_no_state_at_all_reports_only_zeroes() {
     assert_lines(
         &text,
         &[
-            r#"firedrill_job_running{job="new",kind="replicate"} 0.0"#,
-            r#"firedrill_job_missed_runs_total{job="new",kind="replicate"} 0"#,
+            r#"firedrill_job_running{job_name="new",kind="replicate"} 0.0"#,
+            r#"firedrill_job_missed_runs_total{job_name="new",kind="replicate"} 0"#,
         ],
     );
     // A family with no sample leaves out its HELP and TYPE too.
@@ -264,16 +301,17 @@ fn job_with_no_state_at_all_reports_only_zeroes() {
     );
     assert!(!text.contains("firedrill_replica_"), "{text}");
     assert!(!text.contains("firedrill_drill_"), "{text}");
+    assert!(!text.contains("firedrill_plan_"), "{text}");
 }
 
 #[test]
 fn removed_jobs_are_not_reported() {
     let text = sample();
-    assert!(!text.contains(r#"job="gone""#), "{text}");
+    assert!(!text.contains(r#"job_name="gone""#), "{text}");
     // The config's order, not the state's.
     let text = render_with(&state(), &[meta("fresh", "verify"), meta("b", "backup")]);
     let running = family(&text, "firedrill_job_running");
-    assert!(running[0].contains("fresh") && running[1].contains(r#"job="b""#));
+    assert!(running[0].contains("fresh") && running[1].contains(r#"job_name="b""#));
 }
 
 #[test]
@@ -281,7 +319,7 @@ fn kind_comes_from_the_config() {
     let text = render_with(&state(), &[meta("b", "replicate")]);
     assert_lines(
         &text,
-        &[r#"firedrill_job_last_duration_seconds{job="b",kind="replicate"} 12.5"#],
+        &[r#"firedrill_job_last_duration_seconds{job_name="b",kind="replicate"} 12.5"#],
     );
 }
 
@@ -305,6 +343,25 @@ fn replica_metrics() {
     );
     // The primary is listed first, as in the state.
     assert!(family(&text, "firedrill_replica_up")[0].contains("main"));
+}
+
+#[test]
+fn replica_checked_timestamp() {
+    let text = sample();
+    assert_eq!(
+        family(&text, "firedrill_replica_checked_timestamp_seconds"),
+        ["firedrill_replica_checked_timestamp_seconds 1699998200.0"]
+    );
+    assert!(text.contains("# TYPE firedrill_replica_checked_timestamp_seconds gauge\n"));
+    // Never read: left out, whatever the stores list says.
+    let mut state = state();
+    state.replicas_checked = None;
+    let text = render_with(&state, &[]);
+    assert!(
+        !text.contains("firedrill_replica_checked_timestamp_seconds"),
+        "{text}"
+    );
+    assert_eq!(family(&text, "firedrill_replica_up").len(), 2);
 }
 
 #[test]
@@ -350,6 +407,31 @@ fn drill_metrics() {
 }
 
 #[test]
+fn plan_metrics() {
+    let text = sample();
+    assert_eq!(
+        family(&text, "firedrill_plan_met"),
+        ["firedrill_plan_met 0.0"]
+    );
+    assert_eq!(
+        family(&text, "firedrill_plan_checked_timestamp_seconds"),
+        ["firedrill_plan_checked_timestamp_seconds 1699999960.0"]
+    );
+    assert!(text.contains("# TYPE firedrill_plan_met gauge\n"), "{text}");
+    let mut state = state();
+    state.plan.as_mut().unwrap().met = true;
+    let text = render_with(&state, &[]);
+    assert_eq!(
+        family(&text, "firedrill_plan_met"),
+        ["firedrill_plan_met 1.0"]
+    );
+    // No verdict yet: neither family, not even their HELP/TYPE lines.
+    state.plan = None;
+    let text = render_with(&state, &[]);
+    assert!(!text.contains("firedrill_plan_"), "{text}");
+}
+
+#[test]
 fn hostile_label_values_are_escaped() {
     let hostile = "a\"b\\c\nd} 1\n# EOF";
     let mut state = AgentState::new();
@@ -372,7 +454,7 @@ fn hostile_label_values_are_escaped() {
     assert_lines(
         &text,
         &[
-            &format!(r#"firedrill_job_running{{job="{escaped}",kind="backup"}} 0.0"#),
+            &format!(r#"firedrill_job_running{{job_name="{escaped}",kind="backup"}} 0.0"#),
             &format!(
                 r#"firedrill_replica_up{{replica="{escaped}",role="replica",provider="s3",region=""}} 1.0"#
             ),
@@ -382,6 +464,10 @@ fn hostile_label_values_are_escaped() {
     // The value never breaks out of its line: one EOF, at the end.
     assert_eq!(text.matches("\n# EOF").count(), 1, "{text}");
     assert!(text.ends_with("\n# EOF\n"));
+    // Nor in the classic text, which has no EOF at all and the same escaped samples.
+    let classic = render_classic(&input(&state, &[meta(hostile, "backup")]));
+    assert!(!classic.contains("\n# EOF"), "{classic}");
+    assert_eq!(samples(&classic), samples(&text));
 }
 
 #[test]
@@ -390,9 +476,9 @@ fn every_family_has_help_and_type_and_the_text_ends_with_eof() {
     assert!(text.ends_with("# EOF\n"), "{text}");
     let helps: Vec<&str> = text.lines().filter(|l| l.starts_with("# HELP ")).collect();
     let types = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
-    // 3 agent + 11 job + 7 replica + 8 drill families.
-    assert_eq!(helps.len(), 29, "{text}");
-    assert_eq!(types, 29);
+    // 3 agent + 11 job + 8 replica + 8 drill + 2 plan families.
+    assert_eq!(helps.len(), 32, "{text}");
+    assert_eq!(types, 32);
     for help in helps {
         let words = help.split(' ').count();
         assert!(words > 4, "no real help text: {help}");
@@ -427,6 +513,7 @@ const SPEC_NAMES: &[&str] = &[
     "firedrill_replica_newest_snapshot_timestamp_seconds",
     "firedrill_replica_rpo_lag_seconds",
     "firedrill_replica_rpo_target_seconds",
+    "firedrill_replica_checked_timestamp_seconds",
     "firedrill_drill_last_run_timestamp_seconds",
     "firedrill_drill_last_passed",
     "firedrill_drill_verdict",
@@ -435,9 +522,147 @@ const SPEC_NAMES: &[&str] = &[
     "firedrill_drill_rpo_seconds",
     "firedrill_drill_rpo_target_seconds",
     "firedrill_drill_restored_bytes",
+    "firedrill_plan_met",
+    "firedrill_plan_checked_timestamp_seconds",
 ];
 
 #[test]
 fn output_is_the_same_from_scrape_to_scrape() {
     assert_eq!(sample(), sample());
+}
+
+/// The families of an exposition: (HELP name, TYPE name, type, sample lines).
+fn families(text: &str) -> Vec<(&str, &str, &str, Vec<&str>)> {
+    let mut out: Vec<(&str, &str, &str, Vec<&str>)> = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line == "# EOF" {
+            continue;
+        }
+        let help = line.strip_prefix("# HELP ").expect(line);
+        let help_name = help.split(' ').next().unwrap();
+        let type_line = lines.next().unwrap();
+        let (type_name, kind) = type_line
+            .strip_prefix("# TYPE ")
+            .and_then(|t| t.split_once(' '))
+            .expect(type_line);
+        let mut family = Vec::new();
+        while let Some(l) = lines.next_if(|l| !l.starts_with('#')) {
+            family.push(l);
+        }
+        out.push((help_name, type_name, kind, family));
+    }
+    out
+}
+
+fn sample_name(line: &str) -> &str {
+    line.split(['{', ' ']).next().unwrap()
+}
+
+#[test]
+fn classic_text_has_no_eof_and_names_counter_families_with_total() {
+    let open = sample();
+    let classic = render_classic(&input(
+        &state(),
+        &[meta("b", "backup"), meta("fresh", "verify")],
+    ));
+    assert!(!classic.lines().any(|l| l == "# EOF"), "{classic}");
+    assert!(!classic.contains("# UNIT"), "{classic}");
+    assert!(classic.ends_with('\n') && !classic.ends_with("\n\n"));
+    // The same samples, in the same order, values as they are.
+    assert_eq!(samples(&classic), samples(&open));
+    assert_eq!(samples(&classic).len(), samples(&open).len());
+
+    let open_families = families(&open);
+    let classic_families = families(&classic);
+    assert_eq!(open_families.len(), 32);
+    assert_eq!(classic_families.len(), open_families.len());
+    let mut counters = 0;
+    for (o, c) in open_families.iter().zip(&classic_families) {
+        let (help, name, kind, lines) = c;
+        // HELP and TYPE name what the samples are called, in both types.
+        assert_eq!(help, name, "{classic}");
+        assert!(!lines.is_empty());
+        for line in lines {
+            assert_eq!(sample_name(line), *name, "{line}");
+        }
+        assert_eq!(o.2, *kind);
+        if *kind == "counter" {
+            counters += 1;
+            assert!(name.ends_with("_total"), "{name}");
+            assert_eq!(format!("{}_total", o.1), *name);
+        } else {
+            // Gauges: their HELP and TYPE lines are unchanged.
+            assert_eq!(*kind, "gauge");
+            assert_eq!(o.0, *help);
+            assert_eq!(o.1, *name);
+        }
+    }
+    assert_eq!(counters, 3);
+    assert!(classic.contains(concat!(
+        "# HELP firedrill_job_missed_runs_total Schedule slots not run on time because the scheduler was down.\n",
+        "# TYPE firedrill_job_missed_runs_total counter\n",
+        "firedrill_job_missed_runs_total{job_name=\"b\",kind=\"backup\"} 3\n",
+    )));
+    assert!(classic.contains(concat!(
+        "# TYPE firedrill_plan_met gauge\n",
+        "firedrill_plan_met 0.0\n",
+    )));
+}
+
+#[test]
+fn classic_text_of_an_empty_state_is_empty_without_the_agent() {
+    let text = render_classic(&MetricsInput {
+        agent: false,
+        ..input(&AgentState::new(), &[])
+    });
+    assert_eq!(text, "");
+}
+
+/// Every `firedrill_...` token of `text` (made of [a-z0-9_], not inside a longer word).
+fn firedrill_tokens(text: &str) -> BTreeSet<&str> {
+    let word = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    text.match_indices("firedrill_")
+        .filter(|(i, _)| !text[..*i].chars().next_back().is_some_and(word))
+        .map(|(i, _)| {
+            let rest = &text[i..];
+            &rest[..rest.find(|c| !word(c)).unwrap_or(rest.len())]
+        })
+        .collect()
+}
+
+#[test]
+fn the_alert_rules_use_only_metrics_we_export() {
+    // Fully populated: every family has a sample.
+    let text = sample();
+    let exposed: BTreeSet<&str> = samples(&text).into_iter().map(sample_name).collect();
+    assert_eq!(exposed.len(), SPEC_NAMES.len());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/prometheus");
+    for file in ["firedrill-alerts.yml", "firedrill-alerts.test.yml"] {
+        let yaml = std::fs::read_to_string(dir.join(file)).unwrap();
+        let used = firedrill_tokens(&yaml);
+        assert!(
+            used.contains("firedrill_plan_met")
+                && used.contains("firedrill_replica_checked_timestamp_seconds")
+                && used.contains("firedrill_job_missed_runs_total"),
+            "{file}: {used:?}"
+        );
+        for name in used {
+            assert!(
+                exposed.contains(name),
+                "{file} uses {name}, which the agent does not export"
+            );
+        }
+    }
+}
+
+#[test]
+fn token_scan_finds_whole_names_only() {
+    let tokens = firedrill_tokens(
+        "expr: firedrill_plan_met == 0 and x_firedrill_no{a=\"firedrill_job\"} firedrill-alerts firedrill_Job",
+    );
+    assert_eq!(
+        tokens.into_iter().collect::<Vec<_>>(),
+        ["firedrill_", "firedrill_job", "firedrill_plan_met"]
+    );
 }

@@ -23,6 +23,18 @@ pub struct AgentState {
     /// Per drill name, its latest run.
     #[serde(default)]
     pub drills: BTreeMap<String, DrillState>,
+    /// The plan's latest verdict, from `plan check` or the one each drill report carries.
+    #[serde(default)]
+    pub plan: Option<PlanState>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanState {
+    pub met: bool,
+    pub checked: Timestamp,
+    /// The rules not satisfied, one line each.
+    #[serde(default)]
+    pub unmet: Vec<String>,
 }
 
 /// How a run ended.

@@ -109,7 +109,12 @@ pub enum Command {
     /// Run the jobs due since the last recorded run, once, then exit (for cron, systemd
     /// timers, Kubernetes CronJobs). Exit code: the worst outcome (0 all ran fine or
     /// nothing was due, 1 a job failed, 3 a job errored, 2 bad config).
-    RunDue,
+    RunDue {
+        /// Also write the metrics, in Prometheus text format, to this file (atomically),
+        /// for node_exporter's textfile collector.
+        #[arg(long, value_name = "FILE")]
+        metrics_file: Option<PathBuf>,
+    },
     /// Each scheduled job: its last run, outcome and next run.
     Status,
 }

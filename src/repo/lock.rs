@@ -79,10 +79,19 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    /// Deletes the lock. A lock that cannot be deleted (a store that refuses deletes
+    /// under a retention policy, a network error) is reported and left to go stale: the
+    /// work it guarded is done, and failing it now would misreport that work.
     pub async fn release(self) -> Result<()> {
         self.refresher.abort();
         let id = *self.current.lock().await;
-        self.repo.store().delete(&lock_key(&id)).await?;
+        if let Err(e) = self.repo.store().delete(&lock_key(&id)).await {
+            eprintln!(
+                "firedrill: warning: cannot remove our lock {} ({e}); it counts as stale once this process has exited (same host) or after {} minutes",
+                lock_key(&id),
+                STALE_AFTER.as_secs() / 60
+            );
+        }
         Ok(())
     }
 }

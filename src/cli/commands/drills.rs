@@ -197,7 +197,10 @@ async fn run(ctx: &Context, drill: &str, keep: bool, seed: Option<u64>) -> Resul
         Verdict::Error => exit::FAILURE,
     };
     if ctx.cli.json {
-        output::json(&report);
+        // The report as stored, plus the id `report show` knows it by.
+        let mut value = serde_json::to_value(&report).map_err(|e| Error::Other(e.to_string()))?;
+        value["report_id"] = serde_json::json!(report_id);
+        output::json(&value);
     } else {
         print_summary(&report, &history);
         for line in saved_at {

@@ -46,7 +46,7 @@ pub async fn run(ctx: &Context) -> Result<i32> {
         Command::Prune(args) => maintenance::prune(ctx, args).await,
         Command::Quickstart(args) => quickstart::run(ctx, args).await,
         Command::Agent => agent::agent(ctx).await,
-        Command::RunDue => agent::run_due(ctx).await,
+        Command::RunDue { metrics_file } => agent::run_due(ctx, metrics_file.as_deref()).await,
         Command::Status => agent::status(ctx).await,
     }
 }

@@ -76,6 +76,10 @@ pub async fn run(ctx: &Context, args: &QuickstartArgs) -> Result<i32> {
             "     {program} --config {} drill run primary-region-lost",
             report.config_file.display()
         );
+        println!(
+            "     {program} --config {} agent    # its [[job]] schedule; metrics on http://127.0.0.1:9477/metrics",
+            report.config_file.display()
+        );
     }
     Ok(if report.passed() {
         exit::SUCCESS

@@ -9,7 +9,7 @@ use super::state_file::StateFile;
 use super::{record, refresh_stores, repair_abandoned, run_job, status};
 use crate::cli::config::ConfigFile;
 use firedrill::agent::http::{self, Endpoints, TriggerResult};
-use firedrill::agent::metrics::{self, JobMeta, MetricsInput};
+use firedrill::agent::metrics::{self, MetricsInput};
 use firedrill::agent::state::AgentState;
 use firedrill::error::exit;
 use firedrill::{Error, Result};
@@ -23,8 +23,9 @@ use tokio::sync::{mpsc, watch};
 /// The scheduler looks again at least this often, whatever the schedules say: a clock
 /// change or a suspended host is then noticed within this delay.
 const LOOK_EVERY: Duration = Duration::from_secs(30);
-/// How often the stores' holdings are read again when no job changed them.
-const REFRESH_STORES_EVERY: Duration = Duration::from_secs(3600);
+/// How often the stores' holdings are read again when no job changed them (run-due uses
+/// the same age).
+pub const REFRESH_STORES_EVERY: Duration = Duration::from_secs(3600);
 
 /// What the HTTP endpoints see: a copy of the scheduler's view, updated as it changes.
 struct View {
@@ -77,15 +78,7 @@ impl Endpoints for Shared {
 
     fn metrics(&self) -> String {
         let view = self.view();
-        let jobs: Vec<JobMeta> = view
-            .settings
-            .jobs
-            .iter()
-            .map(|j| JobMeta {
-                name: j.name.clone(),
-                kind: j.kind.to_string(),
-            })
-            .collect();
+        let jobs = super::job_metas(&view.settings);
         metrics::render(&MetricsInput {
             state: &view.state,
             jobs: &jobs,
@@ -93,6 +86,7 @@ impl Endpoints for Shared {
             config_reload_ok: view.reload_ok,
             config_loaded: view.loaded,
             now: Timestamp::now(),
+            agent: true,
         })
     }
 

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use std::time::Duration;
 
 /// Counting missed slots stops here (a per-second schedule down for a year).
-const MISSED_COUNT_LIMIT: u64 = 1_000_000;
+const MISSED_COUNT_LIMIT: u64 = 100_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {

@@ -109,6 +109,9 @@ async fn run_job(
         }),
         _ => None,
     };
+    let plan = summary
+        .as_ref()
+        .and_then(|s| observe::plan_state(job.kind, s));
     eprintln!(
         "firedrill: job {} ended: {} in {:.1} s{}",
         job.name,
@@ -128,6 +131,9 @@ async fn run_job(
                 record::finished(state, &job, &recorded, bytes, end);
                 if let Some((name, drill)) = drill {
                     state.drills.insert(name, drill);
+                }
+                if let Some(plan) = plan {
+                    state.plan = Some(plan);
                 }
             })
             .await?;
@@ -195,7 +201,8 @@ fn exit_code(outcome: Outcome) -> i32 {
 }
 
 /// `firedrill run-due`: one pass over the jobs, in config order.
-pub async fn run_due(ctx: &Context) -> Result<i32> {
+pub async fn run_due(ctx: &Context, metrics_file: Option<&std::path::Path>) -> Result<i32> {
+    let pass_started = jiff::Timestamp::now();
     let settings = settings(ctx)?;
     require_jobs(&settings)?;
     let state_file = open_state(&settings)?;
@@ -269,6 +276,19 @@ pub async fn run_due(ctx: &Context) -> Result<i32> {
         };
         rows.push(row(job, &action, outcome, &state));
     }
+    // Store holdings age like the agent's: read again when older than an hour, so a
+    // daily schedule still reports fresh replica numbers.
+    let checked = state_file.read()?.replicas_checked;
+    let stale = checked.is_none_or(|t| {
+        jiff::Timestamp::now().duration_since(t)
+            > jiff::SignedDuration::try_from(daemon::REFRESH_STORES_EVERY).unwrap_or_default()
+    });
+    if stale && !*stopping.borrow() {
+        refresh_stores(&settings, &state_file, stop.clone()).await;
+    }
+    if let Some(path) = metrics_file {
+        write_metrics(path, &settings, &state_file.read()?, pass_started)?;
+    }
     if ctx.cli.json {
         output::json(&serde_json::json!({ "jobs": rows, "exit_code": exit_code(worst) }));
     } else {
@@ -286,6 +306,57 @@ pub async fn run_due(ctx: &Context) -> Result<i32> {
         }
     }
     Ok(exit_code(worst))
+}
+
+/// The metrics of the state, for a textfile collector: written beside the target and
+/// renamed over it, so a scrape never reads half a file.
+fn write_metrics(
+    path: &std::path::Path,
+    settings: &Settings,
+    state: &AgentState,
+    started: jiff::Timestamp,
+) -> Result<()> {
+    use std::io::Write;
+    let text =
+        firedrill::agent::metrics::render_classic(&firedrill::agent::metrics::MetricsInput {
+            state,
+            jobs: &job_metas(settings),
+            started,
+            config_reload_ok: true,
+            config_loaded: started,
+            now: jiff::Timestamp::now(),
+            agent: false,
+        });
+    let fail = |e: std::io::Error| {
+        Error::Other(format!(
+            "cannot write the metrics file {}: {e}",
+            path.display()
+        ))
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    file.write_all(text.as_bytes()).map_err(fail)?;
+    // The collector runs as another user: the temporary file's 0600 would hide it.
+    use std::os::unix::fs::PermissionsExt;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(fail)?;
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+pub(super) fn job_metas(settings: &Settings) -> Vec<firedrill::agent::metrics::JobMeta> {
+    settings
+        .jobs
+        .iter()
+        .map(|j| firedrill::agent::metrics::JobMeta {
+            name: j.name.clone(),
+            kind: j.kind.to_string(),
+        })
+        .collect()
 }
 
 fn row(job: &Job, action: &str, outcome: Option<Outcome>, state: &AgentState) -> serde_json::Value {

@@ -2,7 +2,7 @@
 //! measurements, and each store's holdings as `replicas --json` reports them. Read from
 //! the children's JSON summaries, leniently: a field that is absent is simply not shown.
 
-use firedrill::agent::state::{DrillState, ReplicaState};
+use firedrill::agent::state::{DrillState, PlanState, ReplicaState};
 use serde_json::Value;
 
 fn u64_at(value: &Value, path: &[&str]) -> Option<u64> {
@@ -50,7 +50,38 @@ pub fn drill_state(report: &Value) -> Option<DrillState> {
         rpo_seconds: f64_at(report, &["rpo", "measured"]),
         rpo_target_seconds: f64_at(report, &["rpo", "target"]),
         restored_bytes: u64_at(report, &["restore", "bytes_restored"]),
-        report_id: str_at(report, &["id"]).map(str::to_string),
+        report_id: str_at(report, &["report_id"]).map(str::to_string),
+    })
+}
+
+/// The plan's verdict: the summary of `plan check`, or the verdict a drill report carries.
+pub fn plan_state(kind: &str, summary: &Value) -> Option<PlanState> {
+    let (verdict, checked) = match kind {
+        "plan" => (summary, time_at(summary, &["checked_at"])?),
+        "drill" => (summary.get("plan")?, time_at(summary, &["finished"])?),
+        _ => return None,
+    };
+    let unmet = verdict
+        .get("rules")
+        .and_then(Value::as_array)
+        .map(|rules| {
+            rules
+                .iter()
+                .filter(|r| r.get("satisfied").and_then(Value::as_bool) == Some(false))
+                .map(|r| {
+                    format!(
+                        "{}: {}",
+                        str_at(r, &["rule"]).unwrap_or("?"),
+                        str_at(r, &["detail"]).unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(PlanState {
+        met: verdict.get("met")?.as_bool()?,
+        checked,
+        unmet,
     })
 }
 

@@ -84,7 +84,7 @@ pub fn finished(
         && let Some(slot) = slot
     {
         // Slots that came while it ran are dropped, never run back to back.
-        let overlapped = job.schedule.slots_between(slot, end, 1_000_000);
+        let overlapped = job.schedule.slots_between(slot, end, 100_000);
         entry.overlap_skipped_total += overlapped.count;
         let done = overlapped.newest.unwrap_or(slot);
         entry.last_slot = Some(entry.last_slot.map_or(done, |last| last.max(done)));

@@ -1,7 +1,7 @@
 //! The `[agent]` and `[[job]]` sections checked and made ready: every error names the
 //! file, line and field, so a bad reload can be refused with a clear reason.
 
-use super::super::super::args::{Cli, Command, DrillCommand};
+use super::super::super::args::{Cli, Command, DrillCommand, PlanCommand};
 use super::super::super::config::ConfigFile;
 use clap::Parser;
 use firedrill::agent::schedule::JobSchedule;
@@ -46,7 +46,7 @@ impl Missed {
 #[derive(Clone, Debug)]
 pub struct Job {
     pub name: String,
-    /// backup, replicate, verify, drill, forget or prune.
+    /// backup, replicate, verify, drill, forget, prune or plan.
     pub kind: &'static str,
     /// For drill jobs, the drill's name or file as given.
     pub drill: Option<String>,
@@ -196,9 +196,10 @@ fn job(
         Command::Forget(_) => ("forget", None),
         Command::Prune(_) => ("prune", None),
         Command::Drill(DrillCommand::Run { drill, .. }) => ("drill", Some(drill.clone())),
+        Command::Plan(PlanCommand::Check) => ("plan", None),
         _ => {
             return Err(bad(format!(
-                "command {:?}: a job runs backup, replicate, verify, drill run, forget or prune",
+                "command {:?}: a job runs backup, replicate, verify, drill run, forget, prune or plan check",
                 raw.command.join(" ")
             )));
         }

@@ -48,6 +48,7 @@ pub fn status_json(settings: &Settings, state: &AgentState, now: Timestamp) -> V
         "stores": state.replicas,
         "stores_checked": state.replicas_checked,
         "drills": state.drills,
+        "plan": state.plan,
     })
 }
 
@@ -109,9 +110,24 @@ pub fn print(settings: &Settings, state: &AgentState) {
             );
         }
     }
-    for (name, drill) in &state.drills {
+    if let Some(plan) = &state.plan {
         println!(
-            "drill {name}: {} at {}",
+            "plan: {} (judged {})",
+            if plan.met { "MET" } else { "NOT MET" },
+            local_time(plan.checked)
+        );
+        for rule in &plan.unmet {
+            println!("  not satisfied: {rule}");
+        }
+    }
+    for (name, drill) in &state.drills {
+        let report = drill
+            .report_id
+            .as_ref()
+            .map(|id| format!(" (report {})", id.chars().take(8).collect::<String>()))
+            .unwrap_or_default();
+        println!(
+            "drill {name}: {} at {}{report}",
             drill.verdict,
             local_time(drill.finished)
         );
