@@ -276,6 +276,34 @@ fn seconds_of(value: &Value) -> f64 {
 
 const YEARLY: &str = r#"schedule = "0 0 1 1 *""#;
 
+impl Site {
+    /// A site whose one job, "nightly", backs up its data once a year: it runs when
+    /// triggered.
+    fn with_backup_job(data_bytes: usize, agent_extra: &str) -> Site {
+        let site = Site::new(data_bytes);
+        site.configure(
+            agent_extra,
+            &format!(
+                "[[job]]\nname = \"nightly\"\ncommand = [\"backup\", \"{}\"]\n{YEARLY}\n",
+                site.data.display()
+            ),
+        );
+        site
+    }
+}
+
+impl Agent {
+    /// Triggers `job` over HTTP and waits until it runs.
+    fn run_now(&self, job: &str) {
+        let (code, body) =
+            http(self.port, "POST", &format!("/trigger/{job}"), Some(TOKEN)).unwrap();
+        assert_eq!(code, 202, "{body}");
+        self.wait_for("the job to start", Duration::from_secs(20), || {
+            Agent::job(&self.status(), job)["running"] == true
+        });
+    }
+}
+
 #[test]
 fn metrics_report_the_values_of_known_runs_and_the_trigger_needs_its_token() {
     let site = Site::new(2_000_000);
@@ -553,19 +581,9 @@ fn missed_slots_follow_each_jobs_policy_after_a_restart() {
 
 #[test]
 fn sigterm_lets_the_running_job_finish_within_the_grace_period() {
-    let site = Site::new(16_000_000);
-    site.configure(
-        "stop_grace = \"2m\"",
-        &format!(
-            "[[job]]\nname = \"nightly\"\ncommand = [\"backup\", \"{}\"]\n{YEARLY}\n",
-            site.data.display()
-        ),
-    );
+    let site = Site::with_backup_job(16_000_000, "stop_grace = \"2m\"");
     let mut agent = site.start_agent();
-    http(agent.port, "POST", "/trigger/nightly", Some(TOKEN)).unwrap();
-    agent.wait_for("the job to start", Duration::from_secs(20), || {
-        Agent::job(&agent.status(), "nightly")["running"] == true
-    });
+    agent.run_now("nightly");
     agent.signal(libc::SIGTERM);
     assert_eq!(
         agent.wait_exit(Duration::from_secs(120)),
@@ -581,19 +599,9 @@ fn sigterm_lets_the_running_job_finish_within_the_grace_period() {
 
 #[test]
 fn sigterm_past_the_grace_period_stops_the_job_and_the_repository_still_verifies() {
-    let site = Site::new(64_000_000);
-    site.configure(
-        "stop_grace = \"0s\"\nmissed_after = \"1h\"",
-        &format!(
-            "[[job]]\nname = \"nightly\"\ncommand = [\"backup\", \"{}\"]\n{YEARLY}\n",
-            site.data.display()
-        ),
-    );
+    let site = Site::with_backup_job(64_000_000, "stop_grace = \"0s\"");
     let mut agent = site.start_agent();
-    http(agent.port, "POST", "/trigger/nightly", Some(TOKEN)).unwrap();
-    agent.wait_for("the job to start", Duration::from_secs(20), || {
-        Agent::job(&agent.status(), "nightly")["running"] == true
-    });
+    agent.run_now("nightly");
     std::thread::sleep(Duration::from_millis(500));
     agent.signal(libc::SIGTERM);
     assert_eq!(

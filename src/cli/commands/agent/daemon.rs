@@ -281,6 +281,12 @@ impl Scheduler {
         }
     }
 
+    /// Changes the state on disk and in the view.
+    async fn record(&self, change: impl FnOnce(&mut AgentState) + Send + 'static) {
+        let saved = self.state_file.update_async(change).await;
+        self.remember(saved);
+    }
+
     /// Starts every job that is due and not running; records the others' next run.
     async fn schedule_pass(&mut self) {
         self.shared.view().last_loop = std::time::Instant::now();
@@ -293,21 +299,11 @@ impl Scheduler {
             let entry = state.jobs.get(&job.name);
             match due::decide(&job, entry, now, self.settings.missed_after) {
                 Decision::Baseline => {
-                    let job = job.clone();
-                    let saved = self
-                        .state_file
-                        .update_async(move |s| record::baseline(s, &job, now))
-                        .await;
-                    self.remember(saved);
+                    self.record(move |s| record::baseline(s, &job, now)).await;
                 }
                 Decision::Wait { next } => {
                     if entry.and_then(|e| e.next_due) != next {
-                        let job = job.clone();
-                        let saved = self
-                            .state_file
-                            .update_async(move |s| record::waiting(s, &job, next))
-                            .await;
-                        self.remember(saved);
+                        self.record(move |s| record::waiting(s, &job, next)).await;
                     }
                 }
                 Decision::Skip { newest, missed } => {
@@ -315,12 +311,8 @@ impl Scheduler {
                         "firedrill: job {}: {} slot(s) missed since {}; policy skip: next at the next slot",
                         job.name, missed.slots, missed.oldest
                     );
-                    let job = job.clone();
-                    let saved = self
-                        .state_file
-                        .update_async(move |s| record::skipped(s, &job, newest, &missed))
+                    self.record(move |s| record::skipped(s, &job, newest, &missed))
                         .await;
-                    self.remember(saved);
                 }
                 Decision::Run { slot, missed } => {
                     if let Some(missed) = &missed {
@@ -394,7 +386,7 @@ impl Scheduler {
                     .await;
             }
             drop(lock);
-            let state = state_file.read();
+            let state = state_file.read_async().await;
             let mut view = shared.view();
             match state {
                 Ok(state) => view.state = state,
@@ -412,7 +404,7 @@ impl Scheduler {
         let stop = self.stop.1.clone();
         tokio::spawn(async move {
             refresh_stores(&settings, &state_file, stop).await;
-            if let Ok(state) = state_file.read() {
+            if let Ok(state) = state_file.read_async().await {
                 shared.view().state = state;
             }
         });

@@ -6,7 +6,6 @@ fn job(schedule: &str, missed: Missed, jitter: Duration) -> Job {
     Job {
         name: "nightly".into(),
         kind: "backup",
-        drill: None,
         command: vec!["backup".into(), "/srv".into()],
         schedule: JobSchedule::parse(schedule, "UTC").unwrap(),
         jitter,

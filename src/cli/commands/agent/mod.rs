@@ -48,25 +48,25 @@ fn open_state(settings: &Settings) -> Result<StateFile> {
 /// Marks runs recorded as going on whose scheduler is gone, so they count as interrupted
 /// and their slot is due again.
 async fn repair_abandoned(settings: &Settings, state_file: &StateFile) -> Result<AgentState> {
-    let mut abandoned = Vec::new();
-    for job in &settings.jobs {
-        let recorded_running = state_file
-            .read()?
-            .jobs
-            .get(&job.name)
-            .is_some_and(|j| j.running);
-        if recorded_running && state_file.try_job_lock(&job.name)?.is_some() {
-            abandoned.push(job.clone());
+    let (jobs, state_file) = (settings.jobs.clone(), state_file.clone());
+    tokio::task::spawn_blocking(move || {
+        let recorded = state_file.read()?;
+        let mut abandoned = Vec::new();
+        for job in jobs {
+            let running = recorded.jobs.get(&job.name).is_some_and(|j| j.running);
+            if running && state_file.try_job_lock(&job.name)?.is_some() {
+                abandoned.push(job);
+            }
         }
-    }
-    state_file
-        .update_async(move |state| {
+        state_file.update(|state| {
             let now = jiff::Timestamp::now();
             for job in &abandoned {
                 record::abandoned(state, job, now);
             }
         })
-        .await
+    })
+    .await
+    .map_err(|e| Error::Other(format!("the state check stopped: {e}")))?
 }
 
 /// One run of `job` from start to recorded end: state before and after, and what the
@@ -98,15 +98,7 @@ async fn run_job(
         .as_ref()
         .and_then(|s| observe::processed_bytes(job.kind, s));
     let drill = match (&summary, job.kind) {
-        (Some(summary), "drill") => observe::drill_state(summary).map(|state| {
-            let name = summary
-                .get("drill")
-                .and_then(|d| d.as_str())
-                .map(str::to_string)
-                .or_else(|| job.drill.clone())
-                .unwrap_or_else(|| job.name.clone());
-            (name, state)
-        }),
+        (Some(summary), "drill") => observe::drill_state(summary),
         _ => None,
     };
     let plan = summary
@@ -267,7 +259,7 @@ pub async fn run_due(ctx: &Context, metrics_file: Option<&std::path::Path>) -> R
                     stop.clone(),
                 )
                 .await?;
-                state = state_file.read()?;
+                state = state_file.read_async().await?;
                 if result.outcome.severity() > worst.severity() {
                     worst = result.outcome;
                 }
@@ -278,7 +270,7 @@ pub async fn run_due(ctx: &Context, metrics_file: Option<&std::path::Path>) -> R
     }
     // Store holdings age like the agent's: read again when older than an hour, so a
     // daily schedule still reports fresh replica numbers.
-    let checked = state_file.read()?.replicas_checked;
+    let checked = state_file.read_async().await?.replicas_checked;
     let stale = checked.is_none_or(|t| {
         jiff::Timestamp::now().duration_since(t)
             > jiff::SignedDuration::try_from(daemon::REFRESH_STORES_EVERY).unwrap_or_default()
@@ -287,7 +279,12 @@ pub async fn run_due(ctx: &Context, metrics_file: Option<&std::path::Path>) -> R
         refresh_stores(&settings, &state_file, stop.clone()).await;
     }
     if let Some(path) = metrics_file {
-        write_metrics(path, &settings, &state_file.read()?, pass_started)?;
+        write_metrics(
+            path,
+            &settings,
+            &state_file.read_async().await?,
+            pass_started,
+        )?;
     }
     if ctx.cli.json {
         output::json(&serde_json::json!({ "jobs": rows, "exit_code": exit_code(worst) }));

@@ -39,9 +39,10 @@ pub fn processed_bytes(kind: &str, summary: &Value) -> Option<u64> {
     }
 }
 
-/// A drill's outcome from its report.
-pub fn drill_state(report: &Value) -> Option<DrillState> {
-    Some(DrillState {
+/// A drill's name and outcome, from its report.
+pub fn drill_state(report: &Value) -> Option<(String, DrillState)> {
+    let name = str_at(report, &["drill"])?.to_string();
+    let state = DrillState {
         verdict: str_at(report, &["verdict"])?.to_string(),
         finished: time_at(report, &["finished"])?,
         source: str_at(report, &["source", "store"]).map(str::to_string),
@@ -51,7 +52,8 @@ pub fn drill_state(report: &Value) -> Option<DrillState> {
         rpo_target_seconds: f64_at(report, &["rpo", "target"]),
         restored_bytes: u64_at(report, &["restore", "bytes_restored"]),
         report_id: str_at(report, &["report_id"]).map(str::to_string),
-    })
+    };
+    Some((name, state))
 }
 
 /// The plan's verdict: the summary of `plan check`, or the verdict a drill report carries.

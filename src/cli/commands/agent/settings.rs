@@ -48,8 +48,6 @@ pub struct Job {
     pub name: String,
     /// backup, replicate, verify, drill, forget, prune or plan.
     pub kind: &'static str,
-    /// For drill jobs, the drill's name or file as given.
-    pub drill: Option<String>,
     pub command: Vec<String>,
     pub schedule: JobSchedule,
     pub jitter: Duration,
@@ -189,14 +187,14 @@ fn job(
             .trim_start_matches("error: ");
         bad(format!("command {:?}: {first}", raw.command.join(" ")))
     })?;
-    let (kind, drill) = match &parsed.command {
-        Command::Backup(_) => ("backup", None),
-        Command::Replicate(_) => ("replicate", None),
-        Command::Verify { .. } => ("verify", None),
-        Command::Forget(_) => ("forget", None),
-        Command::Prune(_) => ("prune", None),
-        Command::Drill(DrillCommand::Run { drill, .. }) => ("drill", Some(drill.clone())),
-        Command::Plan(PlanCommand::Check) => ("plan", None),
+    let kind = match &parsed.command {
+        Command::Backup(_) => "backup",
+        Command::Replicate(_) => "replicate",
+        Command::Verify { .. } => "verify",
+        Command::Forget(_) => "forget",
+        Command::Prune(_) => "prune",
+        Command::Drill(DrillCommand::Run { .. }) => "drill",
+        Command::Plan(PlanCommand::Check) => "plan",
         _ => {
             return Err(bad(format!(
                 "command {:?}: a job runs backup, replicate, verify, drill run, forget, prune or plan check",
@@ -220,7 +218,6 @@ fn job(
     Ok(Job {
         name: raw.name.clone(),
         kind,
-        drill,
         command: raw.command.clone(),
         schedule,
         jitter,

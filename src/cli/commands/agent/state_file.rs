@@ -82,6 +82,14 @@ impl StateFile {
             .map_err(|e| Error::Other(format!("the state update stopped: {e}")))?
     }
 
+    /// [`StateFile::read`] on a blocking thread.
+    pub async fn read_async(&self) -> Result<AgentState> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.read())
+            .await
+            .map_err(|e| Error::Other(format!("the state read stopped: {e}")))?
+    }
+
     /// The right to run job `name`, held until dropped; `None` if another scheduler is
     /// running it now.
     pub fn try_job_lock(&self, name: &str) -> Result<Option<File>> {
