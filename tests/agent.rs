@@ -893,3 +893,30 @@ fn run_due_writes_metrics_for_the_textfile_collector_and_records_the_plan() {
         "readable by the collector"
     );
 }
+
+#[test]
+fn a_damaged_state_file_is_named_and_nothing_runs() {
+    let site = Site::new(10_000);
+    site.configure(
+        "",
+        "[[job]]\nname = \"a\"\ncommand = [\"verify\"]\nschedule = \"* * * * * *\"\n",
+    );
+    site.run(&["run-due"]).ok();
+    let state = site.env.path("state/agent-state.json");
+    std::fs::write(&state, "{\"version\": 1, \"jobs\": {\"a\": tru").unwrap();
+    for args in [&["status"][..], &["run-due"][..]] {
+        let refused = site.run(args).code(3);
+        assert!(
+            refused.stderr.contains("agent-state.json") && refused.stderr.contains("move it aside"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    let agent = site.command().arg("agent").output().unwrap();
+    assert_eq!(agent.status.code(), Some(3));
+    // The damaged file is left as it was, for the operator to look at.
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"version\": 1, \"jobs\": {\"a\": tru"
+    );
+}

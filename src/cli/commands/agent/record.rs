@@ -80,14 +80,16 @@ pub fn finished(
         .runs
         .entry(result.outcome.as_str().into())
         .or_default() += 1;
+    // A run by hand covers from its start; a scheduled one from its slot.
     if result.outcome != Outcome::Interrupted
-        && let Some(slot) = slot
+        && let Some(from) = slot.or(entry.last_start)
     {
         // Slots that came while it ran are dropped, never run back to back.
-        let overlapped = job.schedule.slots_between(slot, end, 100_000);
+        let overlapped = job.schedule.slots_between(from, end, 100_000);
         entry.overlap_skipped_total += overlapped.count;
-        let done = overlapped.newest.unwrap_or(slot);
-        entry.last_slot = Some(entry.last_slot.map_or(done, |last| last.max(done)));
+        if let Some(done) = overlapped.newest.or(slot) {
+            entry.last_slot = Some(entry.last_slot.map_or(done, |last| last.max(done)));
+        }
     }
     if let Some(last) = entry.last_slot {
         entry.next_due = next_fire(job, last);
@@ -112,3 +114,7 @@ pub fn abandoned(state: &mut AgentState, job: &Job, now: Timestamp) {
         .entry(Outcome::Interrupted.as_str().into())
         .or_default() += 1;
 }
+
+#[cfg(test)]
+#[path = "record_tests.rs"]
+mod tests;
