@@ -920,3 +920,42 @@ fn a_damaged_state_file_is_named_and_nothing_runs() {
         "{\"version\": 1, \"jobs\": {\"a\": tru"
     );
 }
+
+#[test]
+fn a_job_can_run_with_its_own_config_and_credentials() {
+    let site = Site::new(10_000);
+    site.env.run(&["backup", site.data.to_str().unwrap()]).ok();
+    std::fs::write(
+        site.env.path("maintenance.toml"),
+        "[repository]\nlocation = \"repo\"\npassword_env = \"MAINTENANCE_PASSWORD\"\n",
+    )
+    .unwrap();
+    site.configure(
+        "",
+        "[[job]]\nname = \"prune\"\ncommand = [\"prune\"]\nconfig = \"maintenance.toml\"\nschedule = \"* * * * * *\"\n",
+    );
+    site.run(&["run-due"]).ok();
+    std::thread::sleep(Duration::from_millis(1100));
+    site.run(&["run-due"]).code(3);
+    let status = site.run(&["--json", "status"]).ok().json();
+    let error = Agent::job(&status, "prune")["last_error"].to_string();
+    assert!(error.contains("MAINTENANCE_PASSWORD"), "{error}");
+
+    std::thread::sleep(Duration::from_millis(1100));
+    let with_secret: Run = site
+        .command()
+        .env("MAINTENANCE_PASSWORD", PASSWORD)
+        .arg("run-due")
+        .output()
+        .unwrap()
+        .into();
+    with_secret.ok();
+
+    std::fs::remove_file(site.env.path("maintenance.toml")).unwrap();
+    let refused = site.run(&["run-due"]).code(2);
+    assert!(
+        refused.stderr.contains("maintenance.toml"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -138,6 +138,13 @@ impl ConfigFile {
         {
             *location = base.join(location.as_str()).display().to_string();
         }
+        for job in &mut config.jobs {
+            if let Some(p) = &mut job.get_mut().config
+                && p.is_relative()
+            {
+                *p = base.join(&*p);
+            }
+        }
         config.text = text;
         Ok(config)
     }

@@ -36,4 +36,8 @@ pub struct JobSection {
     pub jitter: Option<String>,
     /// "run-once" (default) or "skip".
     pub missed: Option<String>,
+    /// Run the job with this config file instead (relative to this one): the same
+    /// repository reached with other credentials, e.g. a maintenance identity that may
+    /// delete, for prune.
+    pub config: Option<PathBuf>,
 }

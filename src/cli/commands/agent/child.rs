@@ -29,13 +29,15 @@ pub struct RunResult {
 /// Runs `job` to its end, or until `stop` turns true: then the child gets SIGTERM, and
 /// SIGKILL if it is still there [`TERM_TO_KILL`] later.
 pub async fn run(settings: &Settings, job: &Job, stop: watch::Receiver<bool>) -> RunResult {
-    run_command(settings, &job.name, &job.command, stop).await
+    let config = job.config.as_deref().unwrap_or(&settings.config_path);
+    run_command(settings, config, &job.name, &job.command, stop).await
 }
 
-/// Runs `firedrill <args>` with the scheduler's global options; `label` prefixes its
-/// messages.
+/// Runs `firedrill --config CONFIG <args>` with the scheduler's global options; `label`
+/// prefixes its messages.
 pub async fn run_command(
     settings: &Settings,
+    config: &std::path::Path,
     label: &str,
     args: &[String],
     mut stop: watch::Receiver<bool>,
@@ -55,7 +57,7 @@ pub async fn run_command(
     let mut command = Command::new(exe);
     command
         .arg("--config")
-        .arg(&settings.config_path)
+        .arg(config)
         .args(["--json", "--quiet"])
         .args(args)
         .env(

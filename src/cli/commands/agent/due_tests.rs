@@ -7,6 +7,7 @@ fn job(schedule: &str, missed: Missed, jitter: Duration) -> Job {
         name: "nightly".into(),
         kind: "backup",
         command: vec!["backup".into(), "/srv".into()],
+        config: None,
         schedule: JobSchedule::parse(schedule, "UTC").unwrap(),
         jitter,
         missed,

@@ -144,7 +144,14 @@ fn changes_holdings(kind: &str) -> bool {
 /// Records what every store holds, from `replicas --json`; on failure the previous view
 /// stays (and its RPO lag keeps growing, as it should).
 async fn refresh_stores(settings: &Settings, state_file: &StateFile, stop: watch::Receiver<bool>) {
-    let result = child::run_command(settings, "replicas", &["replicas".to_string()], stop).await;
+    let result = child::run_command(
+        settings,
+        &settings.config_path,
+        "replicas",
+        &["replicas".to_string()],
+        stop,
+    )
+    .await;
     let target = settings.rpo_target_seconds;
     let Some(stores) = result
         .summary

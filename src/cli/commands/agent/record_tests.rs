@@ -8,6 +8,7 @@ fn every_minute() -> Job {
         name: "j".into(),
         kind: "verify",
         command: vec!["verify".into()],
+        config: None,
         schedule: JobSchedule::parse("* * * * *", "UTC").unwrap(),
         jitter: Duration::ZERO,
         missed: Missed::RunOnce,

@@ -49,6 +49,8 @@ pub struct Job {
     /// backup, replicate, verify, drill, forget, prune or plan.
     pub kind: &'static str,
     pub command: Vec<String>,
+    /// The config file the job runs with, when not the scheduler's.
+    pub config: Option<PathBuf>,
     pub schedule: JobSchedule,
     pub jitter: Duration,
     pub missed: Missed,
@@ -202,6 +204,15 @@ fn job(
             )));
         }
     };
+    if let Some(path) = &raw.config {
+        let other = ConfigFile::load(path).map_err(|e| bad(format!("config: {e}")))?;
+        if other.primary_spec()?.is_none() {
+            return Err(bad(format!(
+                "config: {} names no repository (repository.location or [primary])",
+                path.display()
+            )));
+        }
+    }
     let timezone = raw.timezone.as_deref().unwrap_or(default_timezone);
     let schedule =
         JobSchedule::parse(&raw.schedule, timezone).map_err(|e| bad(format!("schedule: {e}")))?;
@@ -219,6 +230,7 @@ fn job(
         name: raw.name.clone(),
         kind,
         command: raw.command.clone(),
+        config: raw.config.clone(),
         schedule,
         jitter,
         missed,
