@@ -959,3 +959,24 @@ fn a_job_can_run_with_its_own_config_and_credentials() {
         refused.stderr
     );
 }
+
+#[test]
+fn a_second_stop_signal_ends_the_grace_period() {
+    let site = Site::with_backup_job(64_000_000, "stop_grace = \"10m\"");
+    let mut agent = site.start_agent();
+    agent.run_now("nightly");
+    agent.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    agent.signal(libc::SIGINT);
+    assert_eq!(
+        agent.wait_exit(Duration::from_secs(30)),
+        0,
+        "{}",
+        agent.log()
+    );
+    assert_eq!(
+        site.state()["jobs"]["nightly"]["last_outcome"],
+        "interrupted"
+    );
+    site.run(&["verify", "--read-data"]).ok();
+}

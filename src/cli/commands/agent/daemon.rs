@@ -231,12 +231,9 @@ pub async fn run(settings: Settings) -> Result<i32> {
                 scheduler.start_by_hand(&name);
             }
             _ = hup.recv() => scheduler.reload(),
-            _ = term.recv(), if stopping.is_none() => {
-                stopping = Some(scheduler.begin_stop(running));
-            }
-            _ = int.recv(), if stopping.is_none() => {
-                stopping = Some(scheduler.begin_stop(running));
-            }
+            // The first SIGTERM/SIGINT starts the grace period; a second one ends it.
+            _ = term.recv() => scheduler.on_stop_signal(&mut stopping, running),
+            _ = int.recv() => scheduler.on_stop_signal(&mut stopping, running),
             _ = tokio::time::sleep_until(stopping.unwrap_or(wake)), if stopping.is_some() && !stop_sent => {
                 eprintln!("firedrill: the grace period is over: stopping the running job(s)");
                 let _ = scheduler.stop.0.send(true);
@@ -367,7 +364,14 @@ impl Scheduler {
             };
             if lock.is_some() {
                 if let Err(e) = run_job(&settings, &state_file, &job, slot, missed, stop).await {
-                    eprintln!("firedrill: job {}: {e}", job.name);
+                    // The state could not be kept (a full disk, say): pause the job
+                    // rather than start it again at once, over and over.
+                    eprintln!(
+                        "firedrill: job {}: {e}; trying again in {} s",
+                        job.name,
+                        LOOK_EVERY.as_secs()
+                    );
+                    tokio::time::sleep(LOOK_EVERY).await;
                 }
             } else {
                 eprintln!(
@@ -428,12 +432,18 @@ impl Scheduler {
             .min(LOOK_EVERY)
     }
 
-    fn begin_stop(&self, running: usize) -> tokio::time::Instant {
+    fn on_stop_signal(&self, stopping: &mut Option<tokio::time::Instant>, running: usize) {
+        let now = tokio::time::Instant::now();
+        if stopping.is_some() {
+            eprintln!("firedrill: second stop signal: the grace period ends now");
+            *stopping = Some(now);
+            return;
+        }
         eprintln!(
-            "firedrill: stopping: no new jobs; {running} running job(s) have {} s to finish",
+            "firedrill: stopping: no new jobs; {running} running job(s) have {} s to finish (signal again to stop them now)",
             self.settings.stop_grace.as_secs()
         );
-        tokio::time::Instant::now() + self.settings.stop_grace
+        *stopping = Some(now + self.settings.stop_grace);
     }
 
     /// SIGHUP: read and check the config again; keep the old one if the new one is bad.
