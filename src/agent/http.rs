@@ -109,7 +109,7 @@ pub(crate) async fn serve_with(
                 connections.spawn(connection(stream, endpoints, stop_rx.clone(), limits, slot));
             }
             Err(e) => {
-                tracing::warn!("HTTP server: cannot accept a connection: {e}");
+                eprintln!("firedrill: HTTP server: cannot accept a connection: {e}");
                 // Errors like EMFILE repeat at once: pause rather than spin.
                 tokio::select! {
                     () = &mut shutdown => break,
@@ -129,8 +129,8 @@ pub(crate) async fn serve_with(
         .await
         .is_err()
     {
-        tracing::warn!(
-            "HTTP server: {} connection(s) still busy after {:?}, closing them",
+        eprintln!(
+            "firedrill: HTTP server: {} connection(s) still busy after {:?}, closing them",
             connections.len(),
             limits.shutdown_grace
         );
@@ -144,7 +144,7 @@ fn log_join(done: Result<(), JoinError>) {
     if let Err(e) = done
         && e.is_panic()
     {
-        tracing::error!("HTTP server: a connection task panicked");
+        eprintln!("firedrill: HTTP server: a connection task panicked");
     }
 }
 
@@ -183,7 +183,9 @@ async fn connection(
     let stopped = async move {
         let _ = stop.wait_for(|stop| *stop).await;
     };
-    let result = tokio::select! {
+    // Clients going away, header timeouts, malformed requests end a connection with an
+    // error: routine, not worth a line in the agent's log.
+    let _ = tokio::select! {
         result = conn.as_mut() => result,
         () = stopped => {
             // Finish the request in flight, if any, and take no other.
@@ -191,10 +193,6 @@ async fn connection(
             conn.await
         }
     };
-    // Clients going away, header timeouts, malformed requests: routine, not warnings.
-    if let Err(e) = result {
-        tracing::debug!("HTTP connection: {e}");
-    }
 }
 
 fn respond(

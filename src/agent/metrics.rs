@@ -67,7 +67,7 @@ pub fn render(input: &MetricsInput) -> String {
     // Writing to a String cannot fail and our label sets always encode; should it ever
     // fail, a truncated scrape beats a panic in the server.
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &m.registry) {
-        tracing::error!("cannot encode the metrics: {e}");
+        eprintln!("firedrill: cannot encode the metrics: {e}");
     }
     out
 }
