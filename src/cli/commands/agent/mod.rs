@@ -305,7 +305,11 @@ pub async fn run_due(ctx: &Context, metrics_file: Option<&std::path::Path>) -> R
                     .as_str()
                     .map(|o| format!(" ({o})"))
                     .unwrap_or_default(),
-                r["next_run"].as_str().unwrap_or("never")
+                r["next_run"]
+                    .as_str()
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map(output::local_time)
+                    .unwrap_or_else(|| "never".into())
             );
         }
     }
