@@ -615,6 +615,11 @@ fn sigterm_past_the_grace_period_stops_the_job_and_the_repository_still_verifies
     assert_eq!(job["last_outcome"], "interrupted", "{job}");
     assert_eq!(job["running"], false);
     assert_eq!(job["runs"]["interrupted"], 1);
+    assert_eq!(
+        lock_count(&site.env.repo()),
+        0,
+        "the stopped job removed its repository lock"
+    );
     // Whatever the stopped backup had written, the repository is whole.
     site.run(&["verify", "--read-data"]).ok();
     site.run(&["backup", site.data.to_str().unwrap()]).ok();
@@ -669,6 +674,10 @@ fn sighup_with_a_bad_config_keeps_the_old_one_and_a_good_one_is_taken() {
         agent.status()["agent"]["config_reload_ok"] == true
     });
     assert_eq!(names(&agent.status()), ["a", "b"]);
+}
+
+fn lock_count(repo: &Path) -> usize {
+    std::fs::read_dir(repo.join("locks")).map_or(0, |d| d.count())
 }
 
 fn damage_one_pack(repo: &Path) {
@@ -797,9 +806,7 @@ fn a_job_that_needs_a_lock_held_by_another_waits_for_it() {
     let agent = site.start_agent();
     http(agent.port, "POST", "/trigger/nightly", Some(TOKEN)).unwrap();
     agent.wait_for("the backup's lock", Duration::from_secs(20), || {
-        std::fs::read_dir(site.env.repo().join("locks"))
-            .map(|d| d.count() > 0)
-            .unwrap_or(false)
+        lock_count(&site.env.repo()) > 0
     });
     assert_eq!(
         http(agent.port, "POST", "/trigger/prune", Some(TOKEN))
@@ -979,4 +986,36 @@ fn a_second_stop_signal_ends_the_grace_period() {
         "interrupted"
     );
     site.run(&["verify", "--read-data"]).ok();
+}
+
+#[test]
+fn a_command_stopped_by_a_signal_removes_its_lock() {
+    let site = Site::new(64_000_000);
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let backup = site
+            .env
+            .cmd()
+            .args(["backup", site.data.to_str().unwrap()])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while lock_count(&site.env.repo()) == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no lock appeared"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) on our own child.
+        unsafe {
+            libc::kill(backup.id() as i32, signal);
+        }
+        let out = backup.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(128 + signal), "{stderr}");
+        assert!(stderr.contains("removed 1 repository lock"), "{stderr}");
+        assert_eq!(lock_count(&site.env.repo()), 0);
+    }
+    site.env.run(&["verify", "--read-data"]).ok();
 }

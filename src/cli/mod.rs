@@ -165,7 +165,20 @@ pub fn main() -> i32 {
             None => None,
         };
         let ctx = Context { cli, config };
-        commands::run(&ctx).await
+        // The scheduler handles its own signals (a grace period for its jobs).
+        if matches!(
+            ctx.cli.command,
+            args::Command::Agent | args::Command::RunDue { .. }
+        ) {
+            return commands::run(&ctx).await;
+        }
+        let result = tokio::select! {
+            result = commands::run(&ctx) => result,
+            signal = stop_signal() => Ok(stopped_by(signal).await),
+        };
+        // Locks an error path dropped without releasing them.
+        release_held_locks().await;
+        result
     });
     match result {
         Ok(code) => code,
@@ -180,4 +193,46 @@ pub fn main() -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// Removes the repository locks this process still holds, giving up after 10 s (an
+/// unreachable store): they go stale by themselves.
+async fn release_held_locks() -> usize {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        firedrill::repo::held_locks::release_all(),
+    )
+    .await
+    .unwrap_or(0)
+}
+
+/// The first SIGTERM or SIGINT (never, if they cannot be listened for).
+async fn stop_signal() -> i32 {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => tokio::select! {
+            _ = term.recv() => libc::SIGTERM,
+            _ = int.recv() => libc::SIGINT,
+        },
+        _ => std::future::pending().await,
+    }
+}
+
+/// The command was stopped by `signal`: whatever it was doing is dropped (objects are
+/// written whole or not at all, snapshots last), and its repository locks are removed
+/// so that nothing waits for them. The shell's code for death by that signal.
+async fn stopped_by(signal: i32) -> i32 {
+    let removed = release_held_locks().await;
+    eprintln!(
+        "firedrill: stopped by signal {signal}{}",
+        if removed > 0 {
+            format!("; removed {removed} repository lock(s)")
+        } else {
+            String::new()
+        }
+    );
+    128 + signal
 }

@@ -66,7 +66,7 @@ impl LockInfo {
     }
 }
 
-fn lock_key(id: &Id) -> String {
+pub(super) fn lock_key(id: &Id) -> String {
     format!("locks/{id}")
 }
 
@@ -76,6 +76,8 @@ pub struct LockGuard {
     repo: Repository,
     current: std::sync::Arc<tokio::sync::Mutex<Id>>,
     refresher: tokio::task::JoinHandle<()>,
+    /// Lets an exiting process remove the lock (see `held_locks`).
+    held: super::held_locks::Registration,
 }
 
 impl LockGuard {
@@ -84,6 +86,7 @@ impl LockGuard {
     /// work it guarded is done, and failing it now would misreport that work.
     pub async fn release(self) -> Result<()> {
         self.refresher.abort();
+        super::held_locks::unregister(&self.held);
         let id = *self.current.lock().await;
         if let Err(e) = self.repo.store().delete(&lock_key(&id)).await {
             eprintln!(
@@ -215,6 +218,7 @@ impl Repository {
         };
         Ok(Ok(LockGuard {
             repo: self.clone(),
+            held: super::held_locks::register(self.store().clone(), current.clone()),
             current,
             refresher,
         }))

@@ -2,6 +2,7 @@
 //! trees and snapshots, and the locks that keep writers and prune apart.
 
 pub mod config;
+pub mod held_locks;
 pub mod index;
 pub mod lock;
 pub mod pack;
