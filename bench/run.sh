@@ -248,17 +248,9 @@ PYEOF
 py() { python3 -c "$PYHELPER" "$@"; }
 
 # ------------------------------------------------------------------ work dir
-# The marker keeps a mistyped --work from wiping an unrelated directory.
-MARKER=.firedrill-bench
-if [[ -e $WORK ]]; then
-    [[ -d $WORK ]] || die "--work $WORK exists and is not a directory"
-    if [[ -n $(ls -A "$WORK") && ! -e $WORK/$MARKER ]]; then
-        die "--work $WORK is not empty and was not made by this script; refusing to use it"
-    fi
-fi
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-touch "$WORK/$MARKER"
+# shellcheck source=bench/workdir.sh
+source "$BENCH_DIR/workdir.sh"
+claim_work_dir .firedrill-bench
 DATA=$WORK/data
 REPOS=$WORK/repos
 RESTORE=$WORK/restore
